@@ -1,0 +1,85 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Numbered schema migrations; `user_version` records the last one applied.
+ * Append only: never edit a migration that has shipped.
+ */
+const MIGRATIONS: string[] = [
+  // 1: layers, their entries, images, tags.
+  `
+  CREATE TABLE layers (
+    diff_id           TEXT PRIMARY KEY,   -- sha256 of the uncompressed tar, also its blob name
+    size              INTEGER NOT NULL,   -- uncompressed bytes
+    entry_count       INTEGER NOT NULL,
+    added_at          INTEGER NOT NULL
+  );
+  -- Compressed forms as received, so save and push reproduce the original digests.
+  CREATE TABLE layer_blobs (
+    digest            TEXT PRIMARY KEY,
+    diff_id           TEXT NOT NULL REFERENCES layers(diff_id) ON DELETE CASCADE,
+    size              INTEGER NOT NULL,
+    media_type        TEXT NOT NULL,
+    compression       TEXT NOT NULL
+  );
+  CREATE INDEX layer_blobs_diff_id ON layer_blobs(diff_id);
+  CREATE TABLE entries (
+    diff_id           TEXT NOT NULL REFERENCES layers(diff_id) ON DELETE CASCADE,
+    path              TEXT NOT NULL,
+    type              TEXT NOT NULL,
+    mode              INTEGER NOT NULL,
+    uid               INTEGER NOT NULL,
+    gid               INTEGER NOT NULL,
+    size              INTEGER NOT NULL,
+    mtime_sec         INTEGER NOT NULL,
+    mtime_nsec        INTEGER NOT NULL,
+    linkname          TEXT,
+    devmajor          INTEGER,
+    devminor          INTEGER,
+    xattrs            TEXT,               -- JSON {name: base64}
+    whiteout          INTEGER NOT NULL,
+    opaque            INTEGER NOT NULL,
+    data_offset       INTEGER NOT NULL,
+    PRIMARY KEY (diff_id, path)
+  ) WITHOUT ROWID;
+  CREATE TABLE images (
+    id                TEXT PRIMARY KEY,   -- config digest
+    manifest_digest   TEXT NOT NULL,
+    manifest_media_type TEXT NOT NULL,
+    created           TEXT,
+    architecture      TEXT,
+    os                TEXT,
+    size              INTEGER NOT NULL,   -- uncompressed bytes of all layers
+    added_at          INTEGER NOT NULL
+  );
+  CREATE TABLE image_layers (
+    image_id          TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    position          INTEGER NOT NULL,   -- 0 = base (oldest) layer
+    diff_id           TEXT NOT NULL REFERENCES layers(diff_id),
+    blob_digest       TEXT NOT NULL,      -- the layer digest the manifest names
+    PRIMARY KEY (image_id, position)
+  ) WITHOUT ROWID;
+  CREATE INDEX image_layers_diff_id ON image_layers(diff_id);
+  CREATE TABLE tags (
+    name              TEXT PRIMARY KEY,   -- docker.io/library/busybox:latest
+    image_id          TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    tagged_at         INTEGER NOT NULL
+  );
+  CREATE INDEX tags_image_id ON tags(image_id);
+  CREATE TABLE repo_digests (
+    name              TEXT PRIMARY KEY,   -- docker.io/library/busybox@sha256:...
+    image_id          TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+  );
+  CREATE INDEX repo_digests_image_id ON repo_digests(image_id);
+  `,
+];
+
+/** Bring the database to the latest schema, one transaction per migration. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
