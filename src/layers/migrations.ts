@@ -71,6 +71,26 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX repo_digests_image_id ON repo_digests(image_id);
   `,
+  // 2: the merged lower view of an image, computed once, so a lookup is one probe.
+  `
+  CREATE TABLE views (
+    image_id          TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    entry_count       INTEGER NOT NULL,
+    file_bytes        INTEGER NOT NULL
+  );
+  CREATE TABLE view_entries (
+    image_id          TEXT NOT NULL REFERENCES views(image_id) ON DELETE CASCADE,
+    path              TEXT NOT NULL,      -- '' is the root
+    parent            TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    diff_id           TEXT,               -- layer the entry comes from; NULL for implicit directories
+    source_path       TEXT,               -- the entry's path in that layer (a hardlink's target)
+    ino               INTEGER NOT NULL,
+    nlink             INTEGER NOT NULL,
+    PRIMARY KEY (image_id, path)
+  ) WITHOUT ROWID;
+  CREATE INDEX view_entries_parent ON view_entries(image_id, parent, name);
+  `,
 ];
 
 /** Bring the database to the latest schema, one transaction per migration. */

@@ -10,7 +10,7 @@ export interface MergedEntry {
   path: string;
   /** Index into the bottom-to-top layer list; -1 for directories no layer records. */
   layer: number;
-  /** The winning entry; for a hardlink, the entry of the file it links to (type `file`). */
+  /** The winning entry; for a hardlink, the entry of the file it links to (its own path). */
   entry: LayerEntry;
   ino: number;
   nlink: number;
@@ -108,7 +108,7 @@ function applyLayer(b: Builder, layer: LayerInput, idx: number): void {
     if (e.whiteout || e.opaque) continue;
     if (e.type === 'link') {
       const target = linkTarget(byPath, e);
-      if (target) b.put(e.path, { layer: idx, entry: { ...target, path: e.path }, group: `${idx}\0${target.path}` });
+      if (target) b.put(e.path, { layer: idx, entry: target, group: `${idx}\0${target.path}` });
       continue;
     }
     b.put(e.path, { layer: idx, entry: e, group: `${idx}\0${e.path}` });
