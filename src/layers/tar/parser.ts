@@ -51,8 +51,9 @@ export class TarParser {
   end(): void {
     if (this.ended || (this.skip === 0 && this.have === 0 && !this.body && !hasMeta(this.meta))) return;
     if (this.pos === this.have) throw new ImgError('INVALID_ARGUMENT', this.notTar);
-    const inside = this.skip > 0 ? this.skipping : this.body ? 'an extended header' : 'a header';
-    throw new ImgError('INVALID_ARGUMENT', `truncated tar: input ends inside ${inside} at offset ${this.pos}`);
+    const where = this.skip > 0 ? `inside ${this.skipping}` : this.body ? 'inside an extended header'
+      : this.have > 0 ? 'inside a header' : 'after an extended header, before its entry';
+    throw new ImgError('INVALID_ARGUMENT', `truncated tar: input ends ${where} at offset ${this.pos}`);
   }
 
   private collect(part: Buffer): void {
