@@ -37,4 +37,6 @@ export interface MergedView {
   xattrs(path: string): Record<string, Buffer>;
   /** Totals for statfs. */
   stats(): { files: number; bytes: number };
+  /** Releases what the view holds open (database handles); called once when the mount ends. */
+  close?(): void | Promise<void>;
 }

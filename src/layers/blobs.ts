@@ -137,7 +137,8 @@ export class BlobStore {
 
   /** A read stream over a blob, optionally a byte range [start, end). */
   open(digest: Digest, range?: { start: number; end: number }): ReadStream {
-    const opts = range ? { start: range.start, end: range.end - 1 } : {};
+    // 1 MiB chunks: with the 64 KiB default, streaming a 200 MB layer out took twice as long.
+    const opts = { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end - 1 } : {}) };
     return createReadStream(this.pathOf(digest), opts);
   }
 

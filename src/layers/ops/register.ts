@@ -34,11 +34,12 @@ export interface Registered {
 }
 
 /** A manifest for layers that arrived without one (docker-archive, import, commit). */
-export function makeManifest(configDigest: Digest, configSize: number, layers: Descriptor[]): Manifest {
+export function makeManifest(configDigest: Digest, configSize: number, layers: Descriptor[], mediaType: string = MediaType.ociManifest): Manifest {
+  const configType = mediaType === MediaType.dockerManifest ? MediaType.dockerConfig : MediaType.ociConfig;
   return {
     schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configSize },
+    mediaType,
+    config: { mediaType: configType, digest: configDigest, size: configSize },
     layers: layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size })),
   };
 }
@@ -64,7 +65,7 @@ export async function registerImage(store: Store, staging: Staging, o: RegisterO
   const config = validateConfig(parseJson(o.configBytes, `${o.what}: config`), o.what);
   checkDiffIds(config, o.layers, o.what);
   const { digest: id } = await staging.blobs.put(o.configBytes);
-  const manifestBytes = o.manifestBytes ?? Buffer.from(JSON.stringify(makeManifest(id, o.configBytes.length, o.layers.map((l) => l.descriptor))));
+  const manifestBytes = o.manifestBytes ?? Buffer.from(JSON.stringify(makeManifest(id, o.configBytes.length, o.layers.map((l) => l.descriptor), o.manifestMediaType)));
   const manifestDigest = sha256Of(manifestBytes);
   await staging.blobs.put(manifestBytes);
   const newLayers: NewLayer[] = o.layers.map((l) => ({

@@ -1,0 +1,40 @@
+/** How a mount is presented to the kernel. */
+export interface FuseMountOpts {
+  /** Mount `ro` (default true: writes are not implemented yet). */
+  readOnly?: boolean;
+  /** Shown as the mount's source in /proc/mounts (default "lamina"). */
+  fsname?: string;
+  /**
+   * 'long' (default): lower layers never change, so dentries, attributes, negative
+   * lookups and page cache are kept (see native-notes/caching.md).
+   * 'default': libfuse's 1 s entry/attr timeouts, page cache dropped on open.
+   * 'off': nothing cached; for comparisons.
+   */
+  cache?: 'long' | 'default' | 'off';
+  /** Entry/attr/negative timeout in seconds for cache 'long' (default one day). */
+  timeoutSec?: number;
+  /** libfuse debug output on the server's stderr. */
+  debug?: boolean;
+}
+
+const CACHE: Record<NonNullable<FuseMountOpts['cache']>, (t: number) => string[]> = {
+  long: (t) => [`entry_timeout=${t}`, `attr_timeout=${t}`, `negative_timeout=${t}`, 'kernel_cache'],
+  default: () => [],
+  off: () => ['entry_timeout=0', 'attr_timeout=0', 'negative_timeout=0'],
+};
+
+/** The libfuse2 -o list for a mount. */
+export function mountOptions(o: FuseMountOpts = {}): string[] {
+  const fsname = (o.fsname ?? 'lamina').replace(/[^\w.:@/+-]/g, '_');
+  return [
+    `fsname=${fsname}`,
+    'subtype=lamina',
+    'allow_other', // other users (containers' uids) see the tree ...
+    'default_permissions', // ... and the kernel enforces its modes and owners
+    'use_ino', // st_ino and d_ino come from Node.ino, so hardlinks share one
+    'nonempty', // libfuse2 alone refuses non-empty mountpoints; libfuse3 and overlayfs allow them
+    ...(o.readOnly ?? true ? ['ro'] : []),
+    ...CACHE[o.cache ?? 'long'](o.timeoutSec ?? 86_400),
+    ...(o.debug ? ['debug'] : []),
+  ];
+}

@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ImgError } from '../layers/errors.js';
+import { canonicalDir, detachMount, findMount, probeMount } from './mountinfo.js';
+import type { FuseMountOpts } from './mount-options.js';
+import { DEFAULT_RUN_DIR, isServerFor, readRecord, removeRecord, stateFiles, type MountRecord } from './mount-state.js';
+import type { ServerConfig } from './server.js';
+import type { MountSpec } from './view-kinds.js';
+
+export interface MountProcessOpts {
+  /** Where records and logs live (default $LAMINA_RUN_DIR or /run/lamina). */
+  runDir?: string;
+  /** How long to wait for the mount to answer, or for the server to exit (default 15 s). */
+  timeoutMs?: number;
+  /** The compiled server entry (default: serve-mount.js beside this module). */
+  serverEntry?: string;
+}
+
+const POLL_MS = 25;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const defaultEntry = () => fileURLToPath(new URL('./serve-mount.js', import.meta.url));
+
+/**
+ * Starts a detached server process that mounts `spec` on `dir` and outlives the caller.
+ * Resolves once the mount answers; a dead mount left on `dir` is lazily unmounted first.
+ */
+export async function startMountServer(dir: string, spec: MountSpec, fuse: FuseMountOpts = {},
+  opts: MountProcessOpts = {}): Promise<MountRecord> {
+  const target = await canonicalDir(dir);
+  const runDir = opts.runDir ?? DEFAULT_RUN_DIR;
+  await prepareDir(target, runDir);
+  const entry = opts.serverEntry ?? defaultEntry();
+  if (!existsSync(entry)) throw new ImgError('FAILED_PRECONDITION', `mount server ${entry} not found`, { hint: 'run `npm run build` first' });
+  const { log } = stateFiles(runDir, target);
+  const pid = await spawnServer(entry, target, { runDir, spec, fuse }, log);
+  try {
+    return await waitForMount(target, runDir, pid, opts.timeoutMs ?? 15_000);
+  } catch (err) {
+    await stopServer(pid, target, 2000);
+    await cleanupDeadMount(target, { runDir });
+    throw err;
+  }
+}
+
+/** Unmounts `dir` and makes its server exit: SIGTERM, then fusermount -u, then umount -l. */
+export async function unmount(dir: string, opts: MountProcessOpts = {}): Promise<void> {
+  const target = await canonicalDir(dir);
+  const runDir = opts.runDir ?? DEFAULT_RUN_DIR;
+  const rec = await readRecord(runDir, target);
+  if (rec) await stopServer(rec.pid, target, opts.timeoutMs ?? 15_000);
+  const state = await probeMount(target);
+  if (state === 'live' || state === 'dead') await detachMount(target, state === 'dead');
+  else if (!rec && state === 'none') throw new ImgError('NOT_FOUND', `${target} is not mounted`);
+  await removeRecord(runDir, target);
+}
+
+/** Lazily unmounts `dir` if it holds a FUSE mount whose server died; true if it did. */
+export async function cleanupDeadMount(dir: string, opts: Pick<MountProcessOpts, 'runDir'> = {}): Promise<boolean> {
+  const target = await canonicalDir(dir);
+  if ((await probeMount(target)) !== 'dead') return false;
+  await detachMount(target, true);
+  await removeRecord(opts.runDir ?? DEFAULT_RUN_DIR, target);
+  return true;
+}
+
+/** The record of the server mounted on `dir`, if that server is still running. */
+export async function mountRecord(dir: string, opts: Pick<MountProcessOpts, 'runDir'> = {}): Promise<MountRecord | undefined> {
+  const target = await canonicalDir(dir);
+  const rec = await readRecord(opts.runDir ?? DEFAULT_RUN_DIR, target);
+  return rec && (await isServerFor(rec.pid, target)) ? rec : undefined;
+}
+
+async function prepareDir(target: string, runDir: string): Promise<void> {
+  await cleanupDeadMount(target, { runDir });
+  const state = await probeMount(target);
+  if (state === 'live') throw new ImgError('ALREADY_EXISTS', `${target} is already mounted`, { hint: `run \`lamina umount ${target}\` first` });
+  const rec = await readRecord(runDir, target);
+  if (rec && (await isServerFor(rec.pid, target))) throw new ImgError('ALREADY_EXISTS', `${target} is being served by pid ${rec.pid}`);
+  if (rec) await removeRecord(runDir, target);
+  const st = await stat(target).catch(() => undefined);
+  if (!st?.isDirectory()) throw new ImgError('INVALID_ARGUMENT', `mountpoint ${target} is not a directory`);
+}
+
+async function spawnServer(entry: string, target: string, cfg: ServerConfig, log: string): Promise<number> {
+  await mkdir(path.dirname(log), { recursive: true });
+  const fh = await open(log, 'w');
+  try {
+    const child = spawn(process.execPath, [entry, target, JSON.stringify(cfg)], {
+      detached: true, // own session: the server outlives the command and its terminal
+      stdio: ['ignore', fh.fd, fh.fd],
+      env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' },
+    });
+    child.unref();
+    if (child.pid === undefined) throw new ImgError('INTERNAL', `starting ${process.execPath} ${entry} failed`);
+    return child.pid;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function waitForMount(target: string, runDir: string, pid: number, timeoutMs: number): Promise<MountRecord> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!(await isServerFor(pid, target))) throw await serverFailed(target, runDir, `mount server ${pid} exited`);
+    const rec = await readRecord(runDir, target);
+    if (rec?.pid === pid && (await findMount(target))?.fstype === 'fuse.lamina' && (await answers(target))) return rec;
+    await sleep(POLL_MS);
+  }
+  throw await serverFailed(target, runDir, `mount server ${pid} did not answer within ${timeoutMs} ms`);
+}
+
+/** The mount answers when its root has a device of its own. */
+async function answers(target: string): Promise<boolean> {
+  const [mnt, parent] = await Promise.all([stat(target), stat(path.dirname(target))]);
+  return mnt.dev !== parent.dev;
+}
+
+async function serverFailed(target: string, runDir: string, what: string): Promise<ImgError> {
+  const log = stateFiles(runDir, target).log;
+  const stderr = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-20).join('\n');
+  return new ImgError('UNAVAILABLE', `mounting ${target}: ${what}${stderr ? `; server log:\n${stderr}` : ''}`, { hint: `full log: ${log}` });
+}
+
+/** SIGTERM to a verified server PID, SIGKILL if it outlives the timeout. */
+async function stopServer(pid: number, target: string, timeoutMs: number): Promise<void> {
+  if (!(await isServerFor(pid, target))) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!(await isServerFor(pid, target))) return;
+    await sleep(POLL_MS);
+  }
+  if (await isServerFor(pid, target)) process.kill(pid, 'SIGKILL');
+}
