@@ -60,9 +60,8 @@ function prepare(db: Database.Database) {
     blobByDigest: s('SELECT * FROM layer_blobs WHERE digest = ?'),
     layerSize: s('SELECT size FROM layers WHERE diff_id = ?').pluck(),
     entriesOf: s('SELECT * FROM entries WHERE diff_id = ? ORDER BY path'),
-    insertImage: s(`INSERT OR REPLACE INTO images (id, manifest_digest, manifest_media_type, created, architecture, os, size, added_at)
+    insertImage: s(`INSERT INTO images (id, manifest_digest, manifest_media_type, created, architecture, os, size, added_at)
                     VALUES (@id, @manifestDigest, @manifestMediaType, @created, @architecture, @os, @size, @addedAt)`),
-    deleteImageLayers: s('DELETE FROM image_layers WHERE image_id = ?'),
     insertImageLayer: s('INSERT INTO image_layers (image_id, position, diff_id, blob_digest) VALUES (?, ?, ?, ?)'),
     image: s('SELECT * FROM images WHERE id = ?'),
     images: s('SELECT * FROM images ORDER BY added_at DESC'),
@@ -167,9 +166,11 @@ export class LayerIndex {
   private writeImage({ image, layers, newLayers, tags, repoDigests }: NewImage): void {
     const now = Date.now();
     for (const l of newLayers) this.writeLayer(l, now);
-    this.q.insertImage.run({ ...image, created: image.created ?? null, architecture: image.architecture ?? null, os: image.os ?? null });
-    this.q.deleteImageLayers.run(image.id);
-    for (const l of layers) this.q.insertImageLayer.run(image.id, l.position, l.diffId, l.blobDigest);
+    // An image already present keeps its rows (and its tags, views and containers); only names are added.
+    if (!this.q.image.get(image.id)) {
+      this.q.insertImage.run({ ...image, created: image.created ?? null, architecture: image.architecture ?? null, os: image.os ?? null });
+      for (const l of layers) this.q.insertImageLayer.run(image.id, l.position, l.diffId, l.blobDigest);
+    }
     for (const t of tags) this.q.tag.run(t, image.id, now);
     for (const d of repoDigests ?? []) this.q.addRepoDigest.run(d, image.id);
   }

@@ -266,6 +266,15 @@ describe('tags, removal, import, history', () => {
     expect(await blobFiles()).toEqual([]);
   });
 
+  it('loading an image again keeps its other tags', async () => {
+    const [alpha] = await loadTwo();
+    await laminaOk(root, ['tag', 'alpha:1', 'extra:1']);
+    await laminaOk(root, ['load', '-i', path.join(work, 'two.tar')]);
+    const [info] = JSON.parse(await laminaOk(root, ['inspect', 'extra:1']));
+    expect(info.Id).toBe(alpha);
+    expect(info.RepoTags.sort()).toEqual(['alpha:1', 'extra:1']);
+  });
+
   it('ambiguous and missing ID prefixes are errors', async () => {
     await loadTwo();
     expect((await lamina(root, ['inspect', 'ffff0000'])).stderr).toBe('error: No such image: ffff0000\n');
