@@ -47,6 +47,11 @@ export class BlobWriter {
     }
   }
 
+  /** Digest of the bytes written so far (the writer keeps hashing). */
+  digest(): Digest {
+    return `sha256:${this.hash.copy().digest('hex')}`;
+  }
+
   /** Bytes written so far. */
   get written(): number {
     return this.size;

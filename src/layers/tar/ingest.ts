@@ -1,5 +1,4 @@
 /** One-pass layer ingest: store the blob as received and its tar, hash both, index the entries. */
-import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import type { BlobStore, BlobWriter } from '../blobs.js';
 import { ImgError, messageOf } from '../errors.js';
@@ -75,7 +74,6 @@ class Sink {
 interface Job {
   raw: Sink;
   diff?: Sink;
-  rawHash?: Hash;
   compression: Compression;
   parser: TarParser;
 }
@@ -115,7 +113,6 @@ async function readAll(blobs: BlobStore, job: Job, src: Readable | AsyncIterable
     for await (const c of input) job.parser.push(c);
   } else {
     job.diff = new Sink(blobs.writer());
-    job.rawHash = createHash('sha256');
     const tar = pipeline(Readable.from(input, { objectMode: false }), decompressor(job.compression), () => undefined);
     for await (const c of tar) await pushTar(job, c as Buffer);
   }
@@ -146,7 +143,6 @@ async function* tap(job: Job, head: Buffer, it: AsyncIterator<Buffer | Uint8Arra
   try {
     for (let c: Buffer | undefined = head; c; ) {
       if (c.length > 0) {
-        job.rawHash?.update(c);
         await job.raw.write(c);
         yield c;
       }
@@ -189,7 +185,7 @@ async function commit(job: Job, opts: IngestOpts, what: string): Promise<IngestR
     const { digest } = await job.raw.w.commit({ digest: want, what });
     return { ...base, digest, diffId: digest };
   }
-  const digest: Digest = `sha256:${job.rawHash!.digest('hex')}`;
+  const digest = job.raw.w.digest();
   if (opts.expectDigest && opts.expectDigest !== digest) {
     throw new ImgError('DIGEST_MISMATCH', `${what}: digest mismatch: want ${opts.expectDigest}, got ${digest}`);
   }
