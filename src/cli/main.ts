@@ -1,7 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { ImgError } from '../layers/errors.js';
 import { Context, type Output } from './context.js';
+import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerMountCommands } from './commands/mount.js';
+import { registerRegistryCommands } from './commands/registry.js';
+import { registerSaveCommands } from './commands/save.js';
 
 function describe(err: unknown, debug: boolean): string {
   const e = err as Error;
@@ -25,6 +29,10 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
     if (out !== undefined && out !== '') print(out);
   };
   registerImageCommands(program, action);
+  registerContainerCommands(program, action);
+  registerMountCommands(program, action);
+  registerRegistryCommands(program, action);
+  registerSaveCommands(program, action);
   return program;
 }
 

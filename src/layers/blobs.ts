@@ -188,7 +188,8 @@ export class BlobStore {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** True when a process with this PID exists (EPERM: it exists but is not ours). */
+export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
