@@ -45,7 +45,21 @@ static void lamina_populate_stat (uint32_t *ints, size_t len, struct stat *stat)
   lamina_timespec(&stat->st_ctim, &ints);
 }
 
+// lamina patch: the caller's uid/gid for ops that create entries (owner of the new entry).
+#define LAMINA_CTX l->uid = fuse_get_context()->uid; l->gid = fuse_get_context()->gid;
+#define LAMINA_CTX_ARGV(pos) napi_create_uint32(env, l->uid, &(argv[pos])); napi_create_uint32(env, l->gid, &(argv[pos + 1]));
+
 `;
+
+/**
+ * Edits appending the caller's uid and gid to the JS arguments of an op that creates an entry:
+ * `fields` are the op's own `l->x = x;` lines, `args` its own napi argument lines.
+ */
+function callerEdits(op, argc, rest, fields, args) {
+  const from = `(${op}, ${argc}, ${rest}, {\n  l->path = path;\n${fields}}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n${args}`;
+  const to = `(${op}, ${argc + 2}, ${rest}, {\n  l->path = path;\n${fields}  LAMINA_CTX\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n${args}  LAMINA_CTX_ARGV(${argc + 2})\n`;
+  return [[from, to, 1]];
+}
 
 /** [anchor, replacement, expected occurrences] */
 const EDITS = [
@@ -54,7 +68,15 @@ const EDITS = [
   ['populate_stat(stats_array, &st);', 'lamina_populate_stat(stats_array, stats_array_len, &st);', 1],
   // stock bug: utimens passes atime twice
   ['FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)', 'FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)', 1],
-  ['  NAPI_EXPORT_UINT32(op_rmdir)\n}', '  NAPI_EXPORT_UINT32(op_rmdir)\n  NAPI_EXPORT_UINT32(lamina_stat_wide)\n}', 1],
+  ['  NAPI_EXPORT_UINT32(op_rmdir)\n}', '  NAPI_EXPORT_UINT32(op_rmdir)\n  NAPI_EXPORT_UINT32(lamina_stat_wide)\n  NAPI_EXPORT_UINT32(lamina_caller)\n}', 1],
+  ['static const uint32_t lamina_stat_wide = 22;', 'static const uint32_t lamina_stat_wide = 22;\nstatic const uint32_t lamina_caller = 1;', 1],
+  ...callerEdits('create', 2, '1, (const char *path, mode_t mode, struct fuse_file_info *info)',
+    '  l->mode = mode;\n  l->info = info;\n', '  napi_create_uint32(env, l->mode, &(argv[3]));\n'),
+  ...callerEdits('mknod', 3, '0, (const char *path, mode_t mode, dev_t dev)', '  l->mode = mode;\n  l->dev = dev;\n',
+    '  napi_create_uint32(env, l->mode, &(argv[3]));\n  napi_create_uint32(env, l->dev, &(argv[4]));\n'),
+  ...callerEdits('symlink', 2, '0, (const char *path, const char *dest)', '  l->dest = dest;\n',
+    '  napi_create_string_utf8(env, l->dest, NAPI_AUTO_LENGTH, &(argv[3]));\n'),
+  ...callerEdits('mkdir', 2, '0, (const char *path, mode_t mode)', '  l->mode = mode;\n', '  napi_create_uint32(env, l->mode, &(argv[3]));\n'),
 ];
 
 function patched(src) {

@@ -4,7 +4,8 @@ import type { DirList, LaminaOps } from './binding.js';
 import { fsError, toErrno } from './errno.js';
 import { FileHandles } from './handles.js';
 import { toStat, toStatfs, type Stat } from './stat.js';
-import type { MergedView, Node } from './view.js';
+import { UTIME_NOW } from './upper/sys.js';
+import { isWritable, type MergedView, type Node, type Owner, type WritableView } from './view.js';
 
 type Cb<R> = (err: number, value?: R) => void;
 const { W_OK } = fsc;
@@ -42,7 +43,42 @@ const ENODATA = fsError('ENODATA');
 
 const childPath = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
-/** FUSE ops over a read-only merged view; close() releases cached data-file descriptors. */
+/** fuse-native hands utimens times as ms; UTIME_NOW and UTIME_OMIT (sec 0) both arrive as 1073 ms. */
+function timespec(ms: number): [number, number] {
+  if (ms === 1073) return [0, UTIME_NOW]; // `touch` sends *_NOW; libfuse2 cannot tell us OMIT apart
+  const sec = Math.floor(ms / 1000);
+  return [sec, Math.round((ms - sec * 1000) * 1e6)];
+}
+
+/** The ops that change a writable view; each maps one FUSE call onto the view or a handle. */
+function writeOps(view: WritableView, files: FileHandles) {
+  return {
+    create: op(async (p: string, mode: number, who?: Owner) => files.openHost(await view.create(p, mode, who), fsc.O_RDWR)),
+    write: countOp((_p: string, fh: number, buf: Buffer, len: number, pos: number) => files.write(fh, buf, len, pos)),
+    truncate: op((p: string, size: number) => view.truncate(p, size)),
+    ftruncate: op((_p: string, fh: number, size: number) => files.truncate(fh, size)),
+    fsync: op((_p: string, datasync: number, fh: number) => files.fsync(fh, !!datasync)),
+    unlink: op((p: string) => view.unlink(p)),
+    rmdir: op((p: string) => view.rmdir(p)),
+    mkdir: op((p: string, mode: number, who?: Owner) => view.mkdir(p, mode, who)),
+    mknod: op((p: string, mode: number, dev: number, who?: Owner) => view.mknod(p, mode, dev, who)),
+    symlink: op((target: string, p: string, who?: Owner) => view.symlink(target, p, who)),
+    link: op((from: string, to: string) => view.link(from, to)),
+    rename: op((from: string, to: string) => view.rename(from, to)),
+    chmod: op((p: string, mode: number) => view.chmod(p, mode)),
+    chown: op((p: string, uid: number, gid: number) => view.chown(p, uid, gid)),
+    utimens: op((p: string, atime: number, mtime: number) => view.utimens(p, timespec(atime), timespec(mtime))),
+    setxattr: op((p: string, name: string, value: Buffer, _pos: number, flags: number) => view.setxattr(p, name, Buffer.from(value), flags)),
+    removexattr: op((p: string, name: string) => view.removexattr(p, name)),
+  };
+}
+
+const clampStatfs = (t: object) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.min(v as number, 2 ** 32 - 1)]));
+
+/**
+ * FUSE ops over a merged view: read-only views answer EROFS to every change, writable
+ * ones (containers) get writeOps. close() releases cached data-file descriptors.
+ */
 export function createAdapter(view: MergedView): { ops: LaminaOps; close(): Promise<void> } {
   const files = new FileHandles();
   const must = (p: string): Node => view.lookup(p) ?? throwErr(ENOENT);
@@ -53,7 +89,9 @@ export function createAdapter(view: MergedView): { ops: LaminaOps; close(): Prom
       must(p);
       throw fsError('ENOTDIR');
     }
-    const list: DirList = { names: [], stats: [] };
+    // The filesystem supplies . and .. (libfuse does not), or `ls -a` omits them; the root's .. is itself.
+    const parent = p === '/' ? p : p.slice(0, Math.max(p.lastIndexOf('/'), 1));
+    const list: DirList = { names: ['.', '..'], stats: [toStat(must(p)), toStat(must(parent))] };
     for (const name of names) {
       const child = view.lookup(childPath(p, name));
       if (!child) continue;
@@ -80,11 +118,15 @@ export function createAdapter(view: MergedView): { ops: LaminaOps; close(): Prom
     readdir: op(listDir),
     opendir: op((p: string) => (must(p).type === 'dir' ? 0 : throwErr(fsError('ENOTDIR')))),
     releasedir: op(() => undefined),
-    open: op((p: string, flags: number) => files.open(must(p), flags)),
+    open: op(async (p: string, flags: number) => {
+      if (!isWritable(view)) return files.open(must(p), flags);
+      const target = await view.open(p, flags);
+      return 'host' in target ? files.openHost(target.host, flags) : files.open(target.node, flags);
+    }),
     read: countOp((_p: string, fh: number, buf: Buffer, len: number, pos: number) => files.read(fh, buf, len, pos)),
     release: op((_p: string, fh: number) => files.release(fh)),
     readlink: op(readlink),
-    statfs: op(() => toStatfs(view.stats())),
+    statfs: op(async () => (isWritable(view) ? { ...toStatfs(view.stats()), ...clampStatfs(await view.statfs()) } : toStatfs(view.stats()))),
     getxattr: op(xattr),
     listxattr: op((p: string) => {
       must(p);
@@ -92,9 +134,9 @@ export function createAdapter(view: MergedView): { ops: LaminaOps; close(): Prom
     }),
     access: op((p: string, mode: number) => {
       must(p);
-      if (mode & W_OK) throw fsError('EROFS');
+      if (mode & W_OK && !isWritable(view)) throw fsError('EROFS');
     }),
-    ...Object.fromEntries(MUTATING.map((name) => [name, erofs])),
+    ...(isWritable(view) ? writeOps(view, files) : Object.fromEntries(MUTATING.map((name) => [name, erofs]))),
   };
   return { ops: ops as unknown as LaminaOps, close: () => files.close() };
 }

@@ -21,6 +21,10 @@ export interface DirList {
 /** The ops LaminaFuse re-encodes; every other op keeps fuse-native's shape. */
 export interface LaminaOps {
   getattr(path: string, cb: Reply<Stat>): void;
+  create(path: string, mode: number, caller: Caller | undefined, cb: Reply<number>): void;
+  mkdir(path: string, mode: number, caller: Caller | undefined, cb: Reply<void>): void;
+  mknod(path: string, mode: number, dev: number, caller: Caller | undefined, cb: Reply<void>): void;
+  symlink(target: string, path: string, caller: Caller | undefined, cb: Reply<void>): void;
   readdir(path: string, cb: Reply<DirList>): void;
   getxattr(path: string, name: string, position: number, cb: Reply<Buffer>): void;
   listxattr(path: string, cb: Reply<string[]>): void;
@@ -37,7 +41,16 @@ const FuseNativeBase = require('fuse-native') as FuseNativeClass;
 const fuseNativeRequire = createRequire(require.resolve('fuse-native'));
 const binding = fuseNativeRequire('node-gyp-build')(path.dirname(require.resolve('fuse-native/package.json'))) as {
   lamina_stat_wide?: number;
+  lamina_caller?: number;
 };
+
+/** Who asked for a new entry (its owner-to-be); undefined with a stock fuse-native build. */
+export interface Caller {
+  uid: number;
+  gid: number;
+}
+const callerOf = (uid: unknown, gid: unknown): Caller | undefined =>
+  binding.lamina_caller === 1 && typeof uid === 'number' && typeof gid === 'number' ? { uid, gid } : undefined;
 
 /**
  * 'wide' when fuse-native was rebuilt by scripts/patch-fuse-native.mjs (ns times, 64-bit ino);
@@ -68,6 +81,23 @@ export class LaminaFuse extends FuseNativeBase {
 
   _fuseOptions(): string {
     return this.optionList.length ? `-o${this.optionList.join(',')}` : '';
+  }
+
+  // The patched addon appends the caller's uid and gid to the ops that create entries.
+  _op_create(signal: Signal, p: string, mode: number, uid?: number, gid?: number): void {
+    this.ops.create(p, mode, callerOf(uid, gid), (err: number, fd?: number) => signal(err, fd));
+  }
+
+  _op_mkdir(signal: Signal, p: string, mode: number, uid?: number, gid?: number): void {
+    this.ops.mkdir(p, mode, callerOf(uid, gid), (err: number) => signal(err));
+  }
+
+  _op_mknod(signal: Signal, p: string, mode: number, dev: number, uid?: number, gid?: number): void {
+    this.ops.mknod(p, mode, dev, callerOf(uid, gid), (err: number) => signal(err));
+  }
+
+  _op_symlink(signal: Signal, target: string, p: string, uid?: number, gid?: number): void {
+    this.ops.symlink(target, p, callerOf(uid, gid), (err: number) => signal(err));
   }
 
   _op_getattr(signal: Signal, p: string): void {

@@ -11,10 +11,19 @@ interface Handle {
   fd: number;
   offset: number;
   size: number;
+  /** A file of the writable layer, opened for this handle alone (closed on release). */
+  host?: boolean;
 }
+
+const { O_CREAT, O_EXCL, O_APPEND } = fs.constants;
 
 function openFd(file: string): Promise<number> {
   return new Promise((resolve, reject) => fs.open(file, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function pwrite(fd: number, buf: Buffer, at: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.write(fd, buf, at, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 function pread(fd: number, buf: Buffer, at: number, len: number, pos: number): Promise<number> {
@@ -49,14 +58,52 @@ export class FileHandles {
     let got = 0;
     while (got < want) {
       const n = await pread(h.fd, buf, got, want - got, h.offset + pos + got);
+      if (n === 0 && h.host) break; // end of a host file
       if (n === 0) throw new FsError(os.constants.errno.EIO, `data file ends before ${h.offset + h.size}`);
       got += n;
     }
     return Math.max(got, 0);
   }
 
-  release(fh: number): void {
+  /**
+   * A handle on a host file of the writable layer. O_APPEND is dropped: the kernel
+   * already turns appends into writes at the end of the file it knows.
+   */
+  async openHost(file: string, flags: number): Promise<number> {
+    const fd = await new Promise<number>((resolve, reject) =>
+      fs.open(file, flags & ~(O_CREAT | O_EXCL | O_APPEND), (err, n) => (err ? reject(err) : resolve(n))));
+    return this.add({ fd, offset: 0, size: Infinity, host: true });
+  }
+
+  /** Writes `len` bytes of `buf` at `pos`; returns the count written. */
+  async write(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    const h = this.hostHandle(fh);
+    let done = 0;
+    while (done < len) done += await pwrite(h.fd, buf, done, len - done, pos + done);
+    return done;
+  }
+
+  async truncate(fh: number, size: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => fs.ftruncate(this.hostHandle(fh).fd, size, (err) => (err ? reject(err) : resolve())));
+  }
+
+  async fsync(fh: number, datasync: boolean): Promise<void> {
+    const h = this.handles.get(fh);
+    if (!h?.host) return; // lower data never changes
+    await new Promise<void>((resolve, reject) => (datasync ? fs.fdatasync : fs.fsync)(h.fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  async release(fh: number): Promise<void> {
+    const h = this.handles.get(fh);
     this.handles.delete(fh);
+    if (h?.host) await new Promise<void>((resolve) => fs.close(h.fd, () => resolve()));
+  }
+
+  private hostHandle(fh: number): Handle {
+    const h = this.handles.get(fh);
+    if (!h) throw fsError('EBADF');
+    if (!h.host) throw fsError('EBADF'); // a lower file is never opened for writing
+    return h;
   }
 
   /** Closes every cached data file descriptor. */

@@ -1,6 +1,6 @@
 /** How a mount is presented to the kernel. */
 export interface FuseMountOpts {
-  /** Mount `ro` (default true: writes are not implemented yet). */
+  /** Mount `ro` (default true). A writable mount keeps no page cache across opens (see `cache`). */
   readOnly?: boolean;
   /** Shown as the mount's source in /proc/mounts (default "lamina"). */
   fsname?: string;
@@ -23,6 +23,20 @@ const CACHE: Record<NonNullable<FuseMountOpts['cache']>, (t: number) => string[]
   off: () => ['entry_timeout=0', 'attr_timeout=0', 'negative_timeout=0'],
 };
 
+/**
+ * Lower layers never change, but a writable layer does, and libfuse2's path API gives each
+ * hard link its own kernel inode: another link's cached size, nlink and pages would go stale.
+ * So a writable 'long' mount keeps dentries and negative lookups, revalidates attributes
+ * after 0.1 s and checks mtime/size on every open (auto_cache, ac_attr_timeout=0) instead of
+ * kernel_cache. A container's root also honours setuid bits and device nodes (suid, dev),
+ * as docker's overlay mounts do; image mounts keep the kernel's nosuid,nodev default.
+ */
+function cacheOptions(o: FuseMountOpts): string[] {
+  const t = o.timeoutSec ?? 86_400;
+  if ((o.readOnly ?? true) || (o.cache ?? 'long') !== 'long') return CACHE[o.cache ?? 'long'](t);
+  return [`entry_timeout=${t}`, `negative_timeout=${t}`, 'attr_timeout=0.1', 'auto_cache', 'ac_attr_timeout=0'];
+}
+
 /** The libfuse2 -o list for a mount. */
 export function mountOptions(o: FuseMountOpts = {}): string[] {
   const fsname = (o.fsname ?? 'lamina').replace(/[^\w.:@/+-]/g, '_');
@@ -33,8 +47,8 @@ export function mountOptions(o: FuseMountOpts = {}): string[] {
     'default_permissions', // ... and the kernel enforces its modes and owners
     'use_ino', // st_ino and d_ino come from Node.ino, so hardlinks share one
     'nonempty', // libfuse2 alone refuses non-empty mountpoints; libfuse3 and overlayfs allow them
-    ...(o.readOnly ?? true ? ['ro'] : []),
-    ...CACHE[o.cache ?? 'long'](o.timeoutSec ?? 86_400),
+    ...(o.readOnly ?? true ? ['ro'] : ['suid', 'dev', 'big_writes']), // libfuse2 splits writes into 4 KiB without big_writes
+    ...cacheOptions(o),
     ...(o.debug ? ['debug'] : []),
   ];
 }

@@ -1,6 +1,7 @@
 import { ImgError } from '../layers/errors.js';
 import { isDigest } from '../layers/digest.js';
 import { Store } from '../layers/store.js';
+import { containerView } from './container-view.js';
 import { loadMemoryView } from './memory-view.js';
 import { imageView } from './union/image-view.js';
 import type { MergedView } from './view.js';
@@ -17,7 +18,14 @@ export type ViewFactory = (spec: MountSpec) => Promise<MergedView>;
 const factories = new Map<string, ViewFactory>([
   ['memory', (spec) => loadMemoryView(stringField(spec, 'file'))],
   ['image', imageKind],
+  ['container', containerKind],
 ]);
+
+/** `{ kind: 'container', root, image, upper, work }`: an image with a writable layer on top. */
+async function containerKind(spec: MountSpec): Promise<MergedView> {
+  const lower = await imageKind({ ...spec, kind: 'image' });
+  return containerView(lower, stringField(spec, 'upper'), stringField(spec, 'work'));
+}
 
 /** `{ kind: 'image', root, image }`: a stored image's read-only merged view. */
 async function imageKind(spec: MountSpec): Promise<MergedView> {

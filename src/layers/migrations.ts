@@ -91,6 +91,20 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX view_entries_parent ON view_entries(image_id, parent, name);
   `,
+  // 3: containers: an image plus a writable layer (an overlayfs upperdir on the host).
+  `
+  CREATE TABLE containers (
+    id                TEXT PRIMARY KEY,   -- 64 hex
+    name              TEXT NOT NULL UNIQUE,
+    image_id          TEXT NOT NULL REFERENCES images(id),
+    image_ref         TEXT NOT NULL,      -- the name it was created from, as given
+    created           TEXT NOT NULL,      -- ISO 8601
+    upper_dir         TEXT NOT NULL,
+    work_dir          TEXT NOT NULL,
+    mounted_at        TEXT                -- mount point while mounted
+  );
+  CREATE INDEX containers_image_id ON containers(image_id);
+  `,
 ];
 
 /** Bring the database to the latest schema, one transaction per migration. */

@@ -5,6 +5,7 @@ import type { ImageRecord } from '../index-db.js';
 import type { Store } from '../store.js';
 import type { Digest } from '../types.js';
 import { resolveImage } from './resolve.js';
+import { containers } from './containers.js';
 
 export interface ImageRow {
   image: ImageRecord;
@@ -69,11 +70,19 @@ export async function removeImage(store: Store, name: string, force: boolean): P
   const out: RemoveResult = { untagged: [], deleted: [] };
   const { id, name: byName } = resolveImage(store, name);
   const familiar = (n: string) => formatReference(parseReference(n), { familiar: true });
+  const user = containers(store).ofImage(id)[0];
   if (byName) {
+    const last = store.index.tagsOf(id).length <= 1;
+    if (user && last && !force) {
+      throw new ImgError('FAILED_PRECONDITION', `conflict: unable to remove repository reference "${familiar(byName)}" (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${shortId(id)}`);
+    }
     store.index.transaction(() => store.index.untag(byName) || store.index.removeRepoDigest(byName));
     out.untagged.push(familiar(byName));
-    if (store.index.tagsOf(id).length > 0) return out;
+    if (store.index.tagsOf(id).length > 0 || user) return out; // a container still needs the image itself
   } else {
+    if (user) {
+      throw new ImgError('FAILED_PRECONDITION', `conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by container ${user.id.slice(0, 12)}`);
+    }
     const tags = store.index.tagsOf(id);
     const repos = new Set(tags.map((t) => repoName(parseReference(t))));
     if (repos.size > 1 && !force) {
@@ -90,7 +99,7 @@ export async function removeImage(store: Store, name: string, force: boolean): P
 export async function pruneImages(store: Store): Promise<RemoveResult> {
   const out: RemoveResult = { untagged: [], deleted: [] };
   for (const img of store.index.images()) {
-    if (store.index.tagsOf(img.id).length === 0) await deleteImage(store, img.id, out);
+    if (store.index.tagsOf(img.id).length === 0 && containers(store).ofImage(img.id).length === 0) await deleteImage(store, img.id, out);
   }
   return out;
 }
