@@ -3,6 +3,10 @@ import { Store, storeRoot } from '../layers/store.js';
 /** What every command gets: the global flags and a lazily opened store. */
 export class Context {
   private opened: Store | undefined;
+  /** The status main() returns when the command finishes (run: the command's own). */
+  exitCode = 0;
+  /** The status for an error (docker run uses 125 for its own failures). */
+  errorExitCode = 1;
   constructor(readonly rootFlag?: string, readonly debug = false) {}
 
   get root(): string {

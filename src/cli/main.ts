@@ -4,6 +4,7 @@ import { Context, type Output } from './context.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerMountCommands } from './commands/mount.js';
+import { registerRunCommands } from './commands/run.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerSaveCommands } from './commands/save.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
     .description('Mount container images as filesystems; pull, push, commit, save and load them')
     .option('--root <dir>', 'store root (env LAMINA_ROOT, default /var/lib/lamina)')
     .option('--debug', 'print error causes and stacks')
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   const action = (run: (ctx: Context, ...args: any[]) => Promise<Output>) => async (...args: any[]) => {
@@ -31,6 +33,7 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
   registerImageCommands(program, action);
   registerContainerCommands(program, action);
   registerMountCommands(program, action);
+  registerRunCommands(program, action);
   registerRegistryCommands(program, action);
   registerSaveCommands(program, action);
   return program;
@@ -42,11 +45,11 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(() => (ctx ??= new Context(program.opts().root, !!program.opts().debug)), (s) => process.stdout.write(`${s}\n`));
   try {
     await program.parseAsync(argv);
-    return 0;
+    return ctx?.exitCode ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     process.stderr.write(`${describe(err, !!program.opts().debug)}\n`);
-    return 1;
+    return ctx?.errorExitCode ?? 1;
   } finally {
     ctx?.close();
   }

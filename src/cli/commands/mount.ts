@@ -4,7 +4,7 @@ import { resolveImage } from '../../layers/ops/resolve.js';
 import { createContainer, findContainer } from '../../layers/ops/containers.js';
 import { imageView } from '../../fuse/union/image-view.js';
 import { startMountServer } from '../../fuse/mount-process.js';
-import { mountContainer, unmountDir } from './containers.js';
+import { mountContainer, unmountDir } from '../../fuse/container-mounts.js';
 import type { Register } from './images.js';
 
 export const registerMountCommands: Register = (program: Command, action) => {

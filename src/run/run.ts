@@ -1,0 +1,112 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { mountContainer, unmountDir } from '../fuse/container-mounts.js';
+import { ImgError } from '../layers/errors.js';
+import { createContainer, findContainer, removeContainer, type ContainerRecord } from '../layers/ops/containers.js';
+import { readConfig } from '../layers/ops/inspect.js';
+import { pull } from '../layers/ops/pull.js';
+import { findImage } from '../layers/ops/resolve.js';
+import type { Store } from '../layers/store.js';
+import { runProcess, type RunFlags } from './config.js';
+import { runSandboxed, type Volume } from './sandbox.js';
+import { resolveUser } from './user.js';
+
+export interface RunOpts extends RunFlags {
+  image: string;
+  name?: string;
+  rm: boolean;
+  interactive: boolean;
+  tty: boolean;
+  volumes: string[];
+  /** Where progress and notices go (stderr). */
+  say: (line: string) => void;
+}
+
+/** Paths the sandbox mounts over; missing ones are created in the writable layer first. */
+const MOUNT_DIRS = ['/proc', '/sys', '/dev', '/etc'];
+const ETC_FILES = ['hosts', 'hostname', 'resolv.conf'];
+const HELD = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** `-v HOST:DIR[:ro|rw]`. */
+export function parseVolume(spec: string): Volume {
+  const [host, target, mode, ...rest] = spec.split(':');
+  const bad = (why: string) => new ImgError('INVALID_ARGUMENT', `invalid volume "${spec}": ${why}`);
+  if (!host || !target || rest.length) throw bad('want HOSTDIR:DIR[:ro]');
+  if (!path.isAbsolute(host) || !path.isAbsolute(target)) throw bad('both paths must be absolute');
+  if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw bad(`unknown mode "${mode}"`);
+  return { host, target: path.posix.normalize(target), readOnly: mode === 'ro' };
+}
+
+/** The image ID, pulled first when the store does not have it (docker run's behaviour). */
+async function imageFor(store: Store, ref: string, say: (l: string) => void): Promise<string> {
+  const hit = findImage(store, ref);
+  if (hit) return hit.id;
+  say(`Unable to find image '${ref}' locally`);
+  const r = await pull(store, ref, { onEvent: (e) => e.kind === 'start' ? say(e.text) : e.status === 'Pull complete' && say(`${e.id}: Pull complete`) });
+  say(`Digest: ${r.digest}`);
+  say(`Status: Downloaded newer image for ${r.familiar}`);
+  return r.id;
+}
+
+/** Host-side files bound over the container's /etc/hosts, /etc/hostname and /etc/resolv.conf. */
+async function writeEtc(dir: string, hostname: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const resolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  await writeFile(path.join(dir, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`);
+  await writeFile(path.join(dir, 'hostname'), `${hostname}\n`);
+  await writeFile(path.join(dir, 'resolv.conf'), resolv);
+}
+
+const ignoreExists = (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EEXIST') throw err;
+};
+
+/** Mountpoints must exist in the rootfs; this process (not the mount's server) creates missing ones. */
+async function ensureMountpoints(rootfs: string, volumes: Volume[]): Promise<void> {
+  for (const d of [...MOUNT_DIRS, ...volumes.map((v) => v.target)]) await mkdir(path.join(rootfs, d), { recursive: true });
+  // 'wx' creates only what is missing: opening an existing lower file for writing would copy it up.
+  for (const f of ETC_FILES) await writeFile(path.join(rootfs, 'etc', f), '', { flag: 'wx' }).catch(ignoreExists);
+}
+
+async function runIn(store: Store, c: ContainerRecord, o: RunOpts, rootfs: string): Promise<number> {
+  const config = (await readConfig(store, c.imageId)).config;
+  const proc = runProcess(config, o);
+  const volumes = o.volumes.map(parseVolume);
+  await ensureMountpoints(rootfs, volumes);
+  const read = (f: string) => readFile(path.join(rootfs, 'etc', f), 'utf8').catch(() => '');
+  const cred = resolveUser(proc.user, await read('passwd'), await read('group'));
+  const hostname = o.hostname ?? c.id.slice(0, 12);
+  const etcDir = path.join(path.dirname(c.upperDir), 'etc');
+  await writeEtc(etcDir, hostname);
+  const env = proc.env.some((e) => e.startsWith('HOME=')) ? proc.env : [...proc.env, `HOME=${cred.home}`];
+  return runSandboxed({ rootfs, hostname, etcDir, uid: cred.uid, gid: cred.gid, cwd: proc.cwd, argv: proc.argv,
+    env: o.hostname ? env : [...env, `HOSTNAME=${hostname}`], volumes, interactive: o.interactive, tty: o.tty });
+}
+
+/**
+ * docker run: create a container for the image (pulling it if needed), mount it,
+ * run the command sandboxed with the merged view as root, and always unmount.
+ */
+export async function runContainer(store: Store, o: RunOpts): Promise<number> {
+  if (o.tty && !process.stdin.isTTY) throw new ImgError('INVALID_ARGUMENT', 'the input device is not a TTY');
+  o.volumes.forEach(parseVolume); // validate before creating anything
+  await imageFor(store, o.image, o.say);
+  const c = await createContainer(store, o.image, { name: o.name });
+  const rootfs = path.join(path.dirname(c.upperDir), 'merged');
+  // Until the end, a signal must not kill lamina before it unmounts: the sandbox forwards it to the command.
+  const hold = () => undefined;
+  for (const sig of HELD) process.on(sig, hold);
+  try {
+    await mkdir(rootfs, { recursive: true });
+    await mountContainer(store, c, rootfs);
+    try {
+      return await runIn(store, c, o, rootfs);
+    } finally {
+      await unmountDir(store, rootfs);
+    }
+  } finally {
+    if (o.rm) await removeContainer(store, findContainer(store, c.id));
+    else await rm(rootfs, { recursive: true, force: true }).catch(() => undefined);
+    for (const sig of HELD) process.off(sig, hold);
+  }
+}
