@@ -1,6 +1,8 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { rmdirSync, unlinkSync } from 'node:fs';
+import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mountContainer, unmountDir } from '../fuse/container-mounts.js';
+import { HostUpper } from '../fuse/upper/host-upper.js';
 import { ImgError } from '../layers/errors.js';
 import { createContainer, findContainer, removeContainer, type ContainerRecord } from '../layers/ops/containers.js';
 import { readConfig } from '../layers/ops/inspect.js';
@@ -61,18 +63,75 @@ const ignoreExists = (err: NodeJS.ErrnoException) => {
   if (err.code !== 'EEXIST') throw err;
 };
 
-/** Mountpoints must exist in the rootfs; this process (not the mount's server) creates missing ones. */
-async function ensureMountpoints(rootfs: string, volumes: Volume[]): Promise<void> {
-  for (const d of [...MOUNT_DIRS, ...volumes.map((v) => v.target)]) await mkdir(path.join(rootfs, d), { recursive: true });
-  // 'wx' creates only what is missing: opening an existing lower file for writing would copy it up.
-  for (const f of ETC_FILES) await writeFile(path.join(rootfs, 'etc', f), '', { flag: 'wx' }).catch(ignoreExists);
+const exists = (p: string) => lstat(p).then(() => true, () => false);
+
+/**
+ * What ensureMountpoints put in the writable layer only to have something to mount on
+ * (docker keeps these in a hidden init layer, so they never show in `docker diff`):
+ * the entries it made, and the lower directories it copied up to make them (with their owner and mode).
+ */
+interface Scaffold {
+  made: string[];
+  copied: Map<string, { mode: number; uid: number; gid: number }>;
 }
 
-async function runIn(store: Store, c: ContainerRecord, o: RunOpts, rootfs: string): Promise<number> {
+/**
+ * Mountpoints must exist in the rootfs; this process (not the mount's server) creates missing ones,
+ * and the working directory (docker creates a missing one). Volume targets and the working directory
+ * stay in the container, as in docker; the rest is scaffolding, removed again by removeScaffold.
+ */
+async function ensureMountpoints(rootfs: string, upperDir: string, volumes: Volume[], cwd: string): Promise<Scaffold> {
+  const s: Scaffold = { made: [], copied: new Map() };
+  const at = (p: string) => path.join(rootfs, p);
+  for (const d of MOUNT_DIRS) {
+    if (await exists(at(d))) continue;
+    await mkdir(at(d));
+    s.made.push(d);
+  }
+  for (const f of ETC_FILES) {
+    const p = `/etc/${f}`;
+    if (await exists(at(p))) continue;
+    if (!s.made.includes('/etc') && !s.copied.has('/etc') && !(await exists(path.join(upperDir, 'etc')))) {
+      const st = await lstat(at('/etc'));
+      s.copied.set('/etc', { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+    }
+    // 'wx' creates only what is missing: opening an existing lower file for writing would copy it up.
+    const made = await writeFile(at(p), '', { flag: 'wx' }).then(() => true, (err: NodeJS.ErrnoException) => {
+      ignoreExists(err);
+      return false;
+    });
+    if (made) s.made.push(p);
+  }
+  for (const d of [...volumes.map((v) => v.target), cwd]) await mkdir(at(d), { recursive: true });
+  return s;
+}
+
+/**
+ * Removes the scaffolding from the (unmounted) writable layer where it is still as made: empty
+ * placeholder files and directories, and copied-up directories left empty with their old owner and mode.
+ */
+function removeScaffold(upperDir: string, workDir: string, s: Scaffold): void {
+  const upper = new HostUpper(upperDir, workDir);
+  const untouchedDir = (p: string) => {
+    const e = upper.probe(p);
+    return !!e && !e.whiteout && e.node.type === 'dir' && !e.opaque && !e.redirect && upper.names(p).length === 0 ? e : undefined;
+  };
+  for (const p of [...s.made].reverse()) {
+    const e = upper.probe(p);
+    if (e && !e.whiteout && e.node.type === 'file' && e.node.size === 0 && !e.metacopy) unlinkSync(upper.host(p));
+    else if (untouchedDir(p)) rmdirSync(upper.host(p));
+  }
+  for (const [d, m] of s.copied) {
+    const e = untouchedDir(d);
+    if (e && e.node.mode === m.mode && e.node.uid === m.uid && e.node.gid === m.gid) rmdirSync(upper.host(d));
+  }
+}
+
+async function runIn(store: Store, c: ContainerRecord, o: RunOpts, rootfs: string, scaffold: { s?: Scaffold }): Promise<number> {
   const config = (await readConfig(store, c.imageId)).config;
   const proc = runProcess(config, o);
   const volumes = o.volumes.map(parseVolume);
-  await ensureMountpoints(rootfs, volumes);
+  scaffold.s = await ensureMountpoints(rootfs, c.upperDir, volumes, proc.cwd);
   const read = (f: string) => readFile(path.join(rootfs, 'etc', f), 'utf8').catch(() => '');
   const cred = resolveUser(proc.user, await read('passwd'), await read('group'));
   const hostname = o.hostname ?? c.id.slice(0, 12);
@@ -99,10 +158,19 @@ export async function runContainer(store: Store, o: RunOpts): Promise<number> {
   try {
     await mkdir(rootfs, { recursive: true });
     await mountContainer(store, c, rootfs);
+    const scaffold: { s?: Scaffold } = {};
     try {
-      return await runIn(store, c, o, rootfs);
+      return await runIn(store, c, o, rootfs, scaffold);
     } finally {
       await unmountDir(store, rootfs);
+      // Cosmetic (it keeps `lamina diff` to the command's own changes): never let it hide the exit code.
+      if (scaffold.s && !o.rm) {
+        try {
+          removeScaffold(c.upperDir, c.workDir, scaffold.s);
+        } catch {
+          // the placeholders stay, and show in diff
+        }
+      }
     }
   } finally {
     if (o.rm) await removeContainer(store, findContainer(store, c.id));

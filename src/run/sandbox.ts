@@ -30,6 +30,8 @@ export interface SandboxOpts {
  * execs the command there (nsenter changes root, directory and IDs; its exit
  * codes 126/127 are docker's). Host tools by absolute path, because PATH is
  * the container's. Exit 125 means the sandbox itself failed, as in docker.
+ * setpriv gives unshare a parent-death signal, so nothing is left running
+ * in the namespace when lamina itself is killed outright.
  */
 const SCRIPT = `
 fail() { echo "lamina run: $*" >&2; exit 125; }
@@ -54,6 +56,8 @@ while [ "$nvol" -gt 0 ]; do
   shift 3; nvol=$((nvol - 1))
 done
 /usr/bin/hostname "$host" || fail "setting the hostname"
+# This shell exported its own (host) working directory as PWD; the command must not inherit it.
+unset PWD OLDPWD
 exec /usr/bin/nsenter --root="$root" --wd="$root$wd" -S "$uid" -G "$gid" -- "$@"
 `;
 
@@ -79,7 +83,9 @@ export async function runSandboxed(o: SandboxOpts): Promise<number> {
   ];
   const env = Object.fromEntries(o.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
   // With a terminal the child stays in our process group, so the terminal's Ctrl-C reaches it directly.
-  const child = spawn('/usr/bin/unshare', args, { env, stdio: [o.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'] });
+  // setpriv: if lamina dies (SIGKILL), unshare gets SIGKILL too, and its --kill-child takes the namespace down.
+  const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', '/usr/bin/unshare', ...args],
+    { env, stdio: [o.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'] });
   const forward = (sig: NodeJS.Signals) => {
     if (o.tty && sig === 'SIGINT') return;
     void childOf(child.pid!).then((pid) => pid && process.kill(pid, sig)).catch(() => undefined);
