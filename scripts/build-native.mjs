@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds native/lamina-sys.c (xattrs, mknod, renameat2, utimensat: what Node's fs lacks)
-// into node_modules/lamina-sys/, so both dist/ and test builds load it as `lamina-sys`.
+// into node_modules/lamina-sys/, so both dist/ and test builds load it as `lamina-sys`,
+// and native/lamina-exec.c (the last step of `lamina run`) into the same directory.
 // Idempotent: rebuilds only when the source changed. Needs cc and Node's headers.
 // Usage: node scripts/build-native.mjs [--check]
 import { execFileSync } from 'node:child_process';
@@ -16,9 +17,12 @@ const outDir = path.join(repo, 'node_modules', 'lamina-sys');
 const out = path.join(outDir, 'lamina-sys.node');
 const stamp = path.join(outDir, 'source.sha256');
 
+const execSource = path.join(repo, 'native', 'lamina-exec.c');
+const execOut = path.join(outDir, 'lamina-exec');
+
 const src = readFileSync(source, 'utf8');
-const hash = createHash('sha256').update(src).update(process.version).digest('hex');
-const current = existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash;
+const hash = createHash('sha256').update(src).update(readFileSync(execSource)).update(process.version).digest('hex');
+const current = existsSync(out) && existsSync(execOut) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash;
 if (process.argv.includes('--check')) {
   console.log(current ? `built: ${out}` : 'not built');
   process.exitCode = current ? 0 : 1;
@@ -31,6 +35,9 @@ if (process.argv.includes('--check')) {
   execFileSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', ...includes.map((d) => `-I${d}`), source, '-o', tmp], { stdio: 'inherit' });
   if (createRequire(import.meta.url)(tmp).version !== 1) throw new Error('built lamina-sys addon does not load');
   renameSync(tmp, out);
+  const execTmp = path.join(outDir, `lamina-exec-${process.pid}`);
+  execFileSync('cc', ['-O2', '-Wall', execSource, '-o', execTmp], { stdio: 'inherit' });
+  renameSync(execTmp, execOut);
   writeFileSync(path.join(outDir, 'package.json'), JSON.stringify({ name: 'lamina-sys', version: '1.0.0', private: true, main: 'lamina-sys.node' }, null, 2));
   writeFileSync(stamp, hash);
   console.log(`lamina-sys built: ${out}`);

@@ -66,6 +66,22 @@ const ignoreExists = (err: NodeJS.ErrnoException) => {
 const exists = (p: string) => lstat(p).then(() => true, () => false);
 
 /**
+ * The first component of `p` that is a symlink in the rootfs, if any. Paths are
+ * resolved here on the host, where an image's absolute link would point into the
+ * host's own tree, so mountpoints must not pass through one.
+ */
+async function symlinkOn(rootfs: string, p: string): Promise<string | undefined> {
+  let cur = '';
+  for (const part of p.split('/').filter(Boolean)) {
+    cur += `/${part}`;
+    const st = await lstat(path.join(rootfs, cur)).catch(() => undefined);
+    if (!st) return undefined;
+    if (st.isSymbolicLink()) return cur;
+  }
+  return undefined;
+}
+
+/**
  * What ensureMountpoints put in the writable layer only to have something to mount on
  * (docker keeps these in a hidden init layer, so they never show in `docker diff`):
  * the entries it made, and the lower directories it copied up to make them (with their owner and mode).
@@ -83,6 +99,11 @@ interface Scaffold {
 async function ensureMountpoints(rootfs: string, upperDir: string, volumes: Volume[], cwd: string): Promise<Scaffold> {
   const s: Scaffold = { made: [], copied: new Map() };
   const at = (p: string) => path.join(rootfs, p);
+  const targets = [...MOUNT_DIRS, ...ETC_FILES.map((f) => `/etc/${f}`), ...volumes.map((v) => v.target)];
+  for (const t of targets) {
+    const link = await symlinkOn(rootfs, t);
+    if (link) throw new ImgError('INVALID_ARGUMENT', `cannot mount on ${t}: ${link} is a symbolic link in the image`);
+  }
   for (const d of MOUNT_DIRS) {
     if (await exists(at(d))) continue;
     await mkdir(at(d));
@@ -102,7 +123,9 @@ async function ensureMountpoints(rootfs: string, upperDir: string, volumes: Volu
     });
     if (made) s.made.push(p);
   }
-  for (const d of [...volumes.map((v) => v.target), cwd]) await mkdir(at(d), { recursive: true });
+  for (const d of volumes.map((v) => v.target)) await mkdir(at(d), { recursive: true });
+  // A working directory behind a symlink is resolved inside the container by lamina-exec, never here.
+  if (!(await symlinkOn(rootfs, cwd))) await mkdir(at(cwd), { recursive: true });
   return s;
 }
 

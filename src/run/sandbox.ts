@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 
 export interface Volume {
   host: string;
@@ -27,15 +29,16 @@ export interface SandboxOpts {
 /**
  * Runs as PID 1 of new mount, PID, UTS and IPC namespaces: mounts /proc, a
  * read-only /sys, a minimal /dev and the /etc files into the rootfs, then
- * execs the command there (nsenter changes root, directory and IDs; its exit
- * codes 126/127 are docker's). Host tools by absolute path, because PATH is
- * the container's. Exit 125 means the sandbox itself failed, as in docker.
+ * execs the command there through lamina-exec (changes root, directory and IDs
+ * and sets the container's environment; its exit codes 126/127 are docker's).
+ * Host tools run with a clean environment of their own, so an image's
+ * LD_PRELOAD never reaches them. Exit 125: the sandbox itself failed, as in docker.
  * setpriv gives unshare a parent-death signal, so nothing is left running
  * in the namespace when lamina itself is killed outright.
  */
 const SCRIPT = `
 fail() { echo "lamina run: $*" >&2; exit 125; }
-root=$1 host=$2 etc=$3 uid=$4 gid=$5 wd=$6 nvol=$7; shift 7
+root=$1 host=$2 etc=$3 uid=$4 gid=$5 wd=$6 envfile=$7 exe=$8 nvol=$9; shift 9
 M=/usr/bin/mount
 $M --make-rprivate / || fail "making mounts private"
 $M -t proc -o nosuid,nodev,noexec proc "$root/proc" || fail "mounting /proc"
@@ -56,9 +59,7 @@ while [ "$nvol" -gt 0 ]; do
   shift 3; nvol=$((nvol - 1))
 done
 /usr/bin/hostname "$host" || fail "setting the hostname"
-# This shell exported its own (host) working directory as PWD; the command must not inherit it.
-unset PWD OLDPWD
-exec /usr/bin/nsenter --root="$root" --wd="$root$wd" -S "$uid" -G "$gid" -- "$@"
+exec "$exe" "$root" "$wd" "$uid" "$gid" "$envfile" -- "$@"
 `;
 
 /** The host PID of the namespace's PID 1: the child of unshare. */
@@ -74,14 +75,24 @@ async function childOf(ppid: number): Promise<number | undefined> {
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
+/** native/lamina-exec.c, built by scripts/build-native.mjs beside the lamina-sys addon. */
+function execHelper(): string {
+  return path.join(path.dirname(createRequire(import.meta.url).resolve('lamina-sys/package.json')), 'lamina-exec');
+}
+
+/** Host tools get only this environment; the container's reaches the command through a file. */
+const HOST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+
 /** Run the command sandboxed; resolves with its exit code (128+N when killed by signal N). */
 export async function runSandboxed(o: SandboxOpts): Promise<number> {
+  const envFile = path.join(o.etcDir, 'environment');
+  await writeFile(envFile, o.env.map((e) => `${e}\0`).join(''), { mode: 0o600 });
   const args = [
     '--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '/bin/sh', '-c', SCRIPT, 'lamina-sandbox',
-    o.rootfs, o.hostname, o.etcDir, String(o.uid), String(o.gid), o.cwd, String(o.volumes.length),
+    o.rootfs, o.hostname, o.etcDir, String(o.uid), String(o.gid), o.cwd, envFile, execHelper(), String(o.volumes.length),
     ...o.volumes.flatMap((v) => [v.host, v.target, v.readOnly ? 'ro' : 'rw']), ...o.argv,
   ];
-  const env = Object.fromEntries(o.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const env = HOST_ENV;
   // With a terminal the child stays in our process group, so the terminal's Ctrl-C reaches it directly.
   // setpriv: if lamina dies (SIGKILL), unshare gets SIGKILL too, and its --kill-child takes the namespace down.
   const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', '/usr/bin/unshare', ...args],

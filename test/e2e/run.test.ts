@@ -2,17 +2,17 @@
 // WorkingDir and Cmd) in its own mount/PID/UTS/IPC namespaces on a container mount. Every test
 // must leave no lamina mount and no mount at all under its store, and the host mount table as it was.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseMountInfo } from '../../src/fuse/mountinfo.js';
 import { canMount, mountsUnder, shOk } from '../helpers/containers.js';
-import { buildOciLayout, busyboxRootfs } from '../helpers/images.js';
+import { buildOciLayout, busyboxRootfs, writeLayerTar } from '../helpers/images.js';
 import { BIN, lamina, tempDir } from '../helpers/lamina.js';
 import { haveCommand, pidAlive, run, waitFor, type RunResult } from '../helpers/proc.js';
 
-const tools = await Promise.all(['umoci', 'unshare', 'nsenter', 'setpriv', 'script'].map(haveCommand));
+const tools = await Promise.all(['umoci', 'unshare', 'setpriv', 'script'].map(haveCommand));
 const IMG = 'lamina.test/run:1';
 
 let work: string;
@@ -192,6 +192,25 @@ describe.runIf(canMount && tools.every(Boolean))('lamina run', () => {
       const notExec = await runIt('--rm', IMG, '/work/notexec.sh');
       expect(notExec.code).toBe(126);
       expect(notExec.stderr).toMatch(/\/work\/notexec.sh: Permission denied/);
+    }, 60_000);
+
+    it('keeps the container environment away from the host tools that set up the sandbox', async () => {
+      // A preload that does not exist makes every dynamically linked host tool complain on stderr.
+      const r = await runIt('--rm', '-e', 'LD_PRELOAD=/no/such/lib.so', IMG, 'sh', '-c', 'echo $LD_PRELOAD');
+      expect(r.stderr, 'host tools must not see LD_PRELOAD').not.toMatch(/ld\.so|cannot be preloaded/);
+      expectResult(r, 0, '/no/such/lib.so\n');
+    }, 60_000);
+
+    it('refuses to mount over a symlink that would lead out of the image', async () => {
+      const outside = path.join(work, 'outside-target');
+      const layer = path.join(work, 'evil-layer.tar');
+      await writeLayerTar(layer, [{ name: 'etc/', type: 'directory' }, { name: 'etc/passwd', content: 'root:x:0:0::/:/bin/sh\n' },
+        { name: 'proc', type: 'symlink', linkname: outside }]);
+      await cliOk(['import', layer, 'lamina.test/evil:1']);
+      const r = await runIt('--rm', 'lamina.test/evil:1', 'true');
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/cannot mount on \/proc: \/proc is a symbolic link/);
+      await expect(stat(outside)).rejects.toThrow(/ENOENT/);
     }, 60_000);
 
     it("applies the image's Env and WorkingDir, and nothing of the host's", async () => {
