@@ -1,12 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { ImgError } from '../layers/errors.js';
 import { Context, type Output } from './context.js';
+import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerMountCommands } from './commands/mount.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerSaveCommands } from './commands/save.js';
+import { registerServeCommands } from './commands/serve.js';
 
 function describe(err: unknown, debug: boolean): string {
   const e = err as Error;
@@ -36,6 +38,8 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
   registerRunCommands(program, action);
   registerRegistryCommands(program, action);
   registerSaveCommands(program, action);
+  registerCommitCommands(program, action);
+  registerServeCommands(program, action);
   return program;
 }
 

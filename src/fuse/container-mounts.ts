@@ -1,6 +1,8 @@
 import { canonicalDir } from './mountinfo.js';
 import { mountRecord, startMountServer, unmount } from './mount-process.js';
+import type { FuseMountOpts } from './mount-options.js';
 import { imageView } from './union/image-view.js';
+import type { MountSpec } from './view-kinds.js';
 import { ImgError } from '../layers/errors.js';
 import { containers, type ContainerRecord } from '../layers/ops/containers.js';
 import type { Store } from '../layers/store.js';
@@ -13,13 +15,24 @@ export async function liveMount(store: Store, c: ContainerRecord): Promise<strin
   return undefined;
 }
 
+/** What serves container `c`, and how it is presented (read-write unless `readOnly`). */
+export function containerMount(store: Store, c: ContainerRecord, readOnly = false): { spec: MountSpec; fuse: FuseMountOpts } {
+  return { spec: { kind: 'container', root: store.root, image: c.imageId, upper: c.upperDir, work: c.workDir },
+    fuse: { readOnly, fsname: `lamina:${c.id.slice(0, 12)}` } };
+}
+
+/** What serves image `id` itself, read-only. */
+export function imageMount(store: Store, id: string): { spec: MountSpec; fuse: FuseMountOpts } {
+  return { spec: { kind: 'image', root: store.root, image: id }, fuse: { readOnly: true, fsname: `lamina:${id.slice(7, 19)}` } };
+}
+
 /** Mounts container `c` read-write on `dir` in a background server. */
 export async function mountContainer(store: Store, c: ContainerRecord, dir: string): Promise<void> {
   const at = await liveMount(store, c);
   if (at) throw new ImgError('ALREADY_EXISTS', `container ${c.id.slice(0, 12)} is already mounted at ${at}`, { hint: `run \`lamina umount ${at}\` first` });
   imageView(store, c.imageId); // computes and stores the merged lower view now, so the server starts fast
-  const rec = await startMountServer(dir, { kind: 'container', root: store.root, image: c.imageId, upper: c.upperDir, work: c.workDir },
-    { readOnly: false, fsname: `lamina:${c.id.slice(0, 12)}` });
+  const m = containerMount(store, c);
+  const rec = await startMountServer(dir, m.spec, m.fuse);
   containers(store).setMount(c.id, rec.dir);
 }
 

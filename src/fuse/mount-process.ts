@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +17,11 @@ export interface MountProcessOpts {
   timeoutMs?: number;
   /** The compiled server entry (default: serve-mount.js beside this module). */
   serverEntry?: string;
+  /**
+   * Start the server as a child of this process (not detached, log appended) and hand it over
+   * at once, so a supervisor sees it exit; without it the server is detached and outlives the caller.
+   */
+  onChild?: (child: ChildProcess) => void;
 }
 
 const POLL_MS = 25;
@@ -35,7 +40,7 @@ export async function startMountServer(dir: string, spec: MountSpec, fuse: FuseM
   const entry = opts.serverEntry ?? defaultEntry();
   if (!existsSync(entry)) throw new ImgError('FAILED_PRECONDITION', `mount server ${entry} not found`, { hint: 'run `npm run build` first' });
   const { log } = stateFiles(runDir, target);
-  const pid = await spawnServer(entry, target, { runDir, spec, fuse }, log);
+  const pid = await spawnServer(entry, target, { runDir, spec, fuse }, log, opts.onChild);
   try {
     return await waitForMount(target, runDir, pid, opts.timeoutMs ?? 15_000);
   } catch (err) {
@@ -84,16 +89,18 @@ async function prepareDir(target: string, runDir: string): Promise<void> {
   if (!st?.isDirectory()) throw new ImgError('INVALID_ARGUMENT', `mountpoint ${target} is not a directory`);
 }
 
-async function spawnServer(entry: string, target: string, cfg: ServerConfig, log: string): Promise<number> {
+async function spawnServer(entry: string, target: string, cfg: ServerConfig, log: string,
+  onChild?: (child: ChildProcess) => void): Promise<number> {
   await mkdir(path.dirname(log), { recursive: true });
-  const fh = await open(log, 'w');
+  const fh = await open(log, onChild ? 'a' : 'w'); // a supervised mount keeps the log of its earlier workers
   try {
     const child = spawn(process.execPath, [entry, target, JSON.stringify(cfg)], {
-      detached: true, // own session: the server outlives the command and its terminal
+      detached: !onChild, // own session: the server outlives the command and its terminal
       stdio: ['ignore', fh.fd, fh.fd],
       env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' },
     });
-    child.unref();
+    if (onChild) onChild(child);
+    else child.unref();
     if (child.pid === undefined) throw new ImgError('INTERNAL', `starting ${process.execPath} ${entry} failed`);
     return child.pid;
   } finally {

@@ -105,6 +105,16 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX containers_image_id ON containers(image_id);
   `,
+  // 4: mounts the service keeps (lamina serve): restored when it starts, kept through a clean stop.
+  `
+  CREATE TABLE mounts (
+    dir               TEXT PRIMARY KEY,   -- canonical mount point
+    image_id          TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    container_id      TEXT UNIQUE REFERENCES containers(id) ON DELETE CASCADE, -- NULL: the image itself
+    read_only         INTEGER NOT NULL,
+    created           TEXT NOT NULL       -- ISO 8601
+  );
+  `,
 ];
 
 /** Bring the database to the latest schema, one transaction per migration. */

@@ -5,6 +5,7 @@ import { imageHistory, inspectImage } from '../../layers/ops/inspect.js';
 import { importTarball, openInput } from '../../layers/ops/import.js';
 import { load } from '../../layers/ops/load.js';
 import { storeInfo } from '../../layers/ops/info.js';
+import { serviceReport } from '../../service/route.js';
 import { humanSize, since, table } from '../format.js';
 import type { Context, Output } from '../context.js';
 
@@ -109,15 +110,17 @@ export const registerImageCommands: Register = (program, action) => {
       return `Removed ${r.removed.length} blobs, ${humanSize(r.bytes)}`;
     }));
 
-  program.command('info').description('Show store-wide information')
+  program.command('info').description('Show store-wide information and the service\'s state')
     .option('--format <format>', "'json' for JSON")
     .action(action(async (ctx, o: { format?: string }) => {
       const i = await storeInfo(await ctx.store());
-      if (o.format === 'json') return JSON.stringify(i);
+      const service = await serviceReport(program.opts().socket, ctx.root);
+      if (o.format === 'json') return JSON.stringify({ ...i, service: service.json });
       return [
         `Store root: ${i.root}`, `Images: ${i.images}`, `Layers: ${i.layers}`, `Blobs: ${i.blobs}`,
         `Disk usage: ${humanSize(i.bytesOnDisk)} (${i.bytesOnDisk} bytes)`,
         `Saved by layer sharing: ${humanSize(i.bytesSaved)} (${i.bytesSaved} bytes)`,
+        ...service.lines,
       ].join('\n');
     }));
 };

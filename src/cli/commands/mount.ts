@@ -4,7 +4,9 @@ import { resolveImage } from '../../layers/ops/resolve.js';
 import { createContainer, findContainer } from '../../layers/ops/containers.js';
 import { imageView } from '../../fuse/union/image-view.js';
 import { startMountServer } from '../../fuse/mount-process.js';
-import { mountContainer, unmountDir } from '../../fuse/container-mounts.js';
+import { imageMount, mountContainer } from '../../fuse/container-mounts.js';
+import { serviceFor } from '../../service/client.js';
+import { mountRequest, unmountVia } from '../../service/route.js';
 import type { Register } from './images.js';
 
 export const registerMountCommands: Register = (program: Command, action) => {
@@ -13,10 +15,16 @@ export const registerMountCommands: Register = (program: Command, action) => {
     .option('--read-only', 'mount the image itself, read-only')
     .action(action(async (ctx, name: string, dir: string, o: { readOnly?: boolean }) => {
       const store = await ctx.store();
+      const svc = await serviceFor(program.opts().socket, ctx.root);
+      if (svc) {
+        const r = await svc.mount(mountRequest(store, name, dir, !!o.readOnly));
+        return r.created ? r.mount.containerId : undefined;
+      }
       if (o.readOnly) {
         const { id } = resolveImage(store, name);
         imageView(store, id); // computes and stores the merged view now, so errors show here and the server starts fast
-        await startMountServer(dir, { kind: 'image', root: store.root, image: id }, { readOnly: true, fsname: `lamina:${id.slice(7, 19)}` });
+        const m = imageMount(store, id);
+        await startMountServer(dir, m.spec, m.fuse);
         return undefined;
       }
       let existing;
@@ -30,10 +38,10 @@ export const registerMountCommands: Register = (program: Command, action) => {
       return existing ? undefined : c.id; // like docker run -d: a new container's ID
     }));
 
-  program.command('umount').alias('unmount').description('Unmount a lamina mount and stop its server')
+  program.command('umount').alias('unmount').description('Unmount a lamina mount and stop its server (the service forgets it)')
     .argument('<dir>')
     .action(action(async (ctx, dir: string) => {
-      await unmountDir(await ctx.store(), dir);
+      await unmountVia(await serviceFor(program.opts().socket, ctx.root), await ctx.store(), dir);
       return undefined;
     }));
 };

@@ -1,0 +1,84 @@
+// What the CLI's mount commands share: talk to the service when one keeps this store's
+// mounts, else act here (direct mode: each mount its own detached server, as before).
+import path from 'node:path';
+import { liveMount, unmountDir } from '../fuse/container-mounts.js';
+import { canonicalDir } from '../fuse/mountinfo.js';
+import { hasCode, isNotFound, messageOf } from '../layers/errors.js';
+import { findContainer, type ContainerRecord } from '../layers/ops/containers.js';
+import type { Store } from '../layers/store.js';
+import { probeService, type ServiceClient } from './client.js';
+import { MountIndex } from './mount-index.js';
+import type { MountRequest, MountStatus } from './protocol.js';
+
+/** The request that mounts `name` on `dir`: the container of that name, else the image. */
+export function mountRequest(store: Store, name: string, dir: string, readOnly: boolean): MountRequest {
+  const base = { dir: path.resolve(dir), readOnly };
+  if (readOnly) return { ...base, image: name };
+  try {
+    return { ...base, container: findContainer(store, name).id };
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    return { ...base, image: name };
+  }
+}
+
+/** Unmounts `dir` through the service, or directly; a direct unmount also drops the service's intent for it. */
+export async function unmountVia(svc: ServiceClient | undefined, store: Store, dir: string): Promise<void> {
+  if (svc) return svc.unmount(path.resolve(dir));
+  const target = await canonicalDir(dir);
+  const kept = new MountIndex(store.index.db).remove(target);
+  try {
+    await unmountDir(store, target);
+  } catch (err) {
+    if (!(kept && isNotFound(err))) throw err; // a kept mount while the service is down is not mounted: forgetting it is enough
+  }
+}
+
+/** Where a container is mounted, and how ps shows it. */
+export interface ContainerMountInfo {
+  dir: string;
+  status: string;
+}
+
+/** The service's mounts by container ID (empty in direct mode). */
+export async function serviceMounts(svc: ServiceClient | undefined): Promise<Map<string, MountStatus>> {
+  const list = svc ? await svc.mounts() : [];
+  return new Map(list.filter((m) => m.containerId).map((m) => [m.containerId!, m]));
+}
+
+/** The mount of `c`: the service's if it keeps one, else a live direct mount (a stale mounted_at is cleared). */
+export async function mountOf(store: Store, c: ContainerRecord, kept: Map<string, MountStatus>): Promise<ContainerMountInfo | undefined> {
+  const m = kept.get(c.id);
+  if (m) return { dir: m.dir, status: statusText(m) };
+  const at = await liveMount(store, c);
+  return at ? { dir: at, status: `Mounted at ${at}` } : undefined;
+}
+
+function statusText(m: MountStatus): string {
+  switch (m.state) {
+    case 'mounted': return `Mounted at ${m.dir}`;
+    case 'starting': return `Mounting at ${m.dir}`;
+    case 'restarting': return `Restarting (${m.restarts}) at ${m.dir}`;
+    case 'failed': return `Failed at ${m.dir}: ${m.error ?? 'unknown error'}`;
+  }
+}
+
+/** `lamina info`'s service section, as lines and as JSON. */
+export async function serviceReport(socketFlag: string | undefined, root: string): Promise<{ lines: string[]; json: Record<string, unknown> }> {
+  let p;
+  try {
+    p = await probeService(socketFlag);
+  } catch (err) {
+    const why = hasCode(err, 'UNAUTHORIZED') ? 'permission denied' : messageOf(err);
+    return { lines: [`Service: not reachable (${why}); direct mode`], json: { state: 'unreachable', error: messageOf(err) } };
+  }
+  if (p.state === 'absent') return { lines: ['Service: not running (direct mode)'], json: { state: 'not running', socket: p.socket } };
+  const { info } = p;
+  const head = `Service: running (pid ${info.pid}, socket ${info.socket})`;
+  if (info.root !== root) {
+    return { lines: [`${head} for store ${info.root}; this store uses direct mode`], json: { state: 'other store', ...info } };
+  }
+  const rows = info.mounts.map((m) => `  ${m.dir}  ${m.state}  ${m.containerId ? `container ${m.containerId.slice(0, 12)}` : `image ${m.imageId.slice(7, 19)}`}`
+    + `  worker ${m.pid ?? '-'}  restarts ${m.restarts}${m.error ? `  error: ${m.error}` : ''}`);
+  return { lines: [head, `Service mounts: ${info.mounts.length}`, ...rows], json: { state: 'running', ...info } };
+}
