@@ -1,21 +1,20 @@
-// Faults between lamina and a real registry: a node:http proxy that answers 503, drops or
-// stalls blob transfers, a TLS front with a self-signed certificate, and kill -9 mid-pull.
+// Faults between lamina and a real registry: a proxy (test/helpers/registry-proxy.ts) that
+// answers 503 or 500, drops, stalls or corrupts blob transfers, a TLS front with a
+// self-signed certificate, and kill -9 mid-pull. After each fault the store must hold only
+// blobs that verify, with nothing for gc to remove.
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildOciLayout } from '../helpers/images.js';
 import { BIN, lamina, laminaOk, tempDir } from '../helpers/lamina.js';
 import { runOk } from '../helpers/proc.js';
+import { blobGets, faultProxy, firstGetOf, isBlobGet, type FaultProxy, type Policy, type ProxyOptions } from '../helpers/registry-proxy.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
-
-type Fault = 'pass' | '503' | 'drop' | 'stall';
-interface Logged { method: string; url: string; range?: string; status?: number; contentRange?: string }
-type Policy = (req: http.IncomingMessage, n: number) => Fault;
 
 let registry: Registry;
 let work: string;
@@ -23,72 +22,27 @@ let cleanup: () => Promise<void>;
 let root: string;
 let n = 0;
 let smallLayers: Array<{ digest: string; size: number }>;
+let smallConfig: { digest: string; size: number };
 const env = () => ({ DOCKER_CONFIG: path.join(work, 'docker') });
-const isBlobGet = (r: { method?: string; url?: string }) => r.method === 'GET' && /\/blobs\/sha256:/.test(r.url ?? '');
 
-/** Forward to the registry, keeping Host so its Location headers point back at the proxy. */
-function forward(req: http.IncomingMessage, res: http.ServerResponse, fault: Fault, log: Logged, throttle: boolean): void {
-  const up = http.request({ host: '127.0.0.1', port: registry.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
-    log.status = ur.statusCode;
-    res.writeHead(ur.statusCode!, ur.headers);
-    let sent = 0;
-    ur.on('data', (c: Buffer) => {
-      sent += c.length;
-      if (fault !== 'pass' && sent > 256 << 10) {
-        ur.destroy();
-        if (fault === 'drop') res.socket?.destroy();
-        return; // 'stall': keep the connection open and send nothing more
-      }
-      const full = !res.write(c);
-      const pace = throttle && sent % (1 << 20) < c.length; // ~50 MB/s: 20 ms per MiB
-      if (full || pace) {
-        ur.pause();
-        const resume = () => ur.resume();
-        if (full) res.once('drain', pace ? () => setTimeout(resume, 20) : resume);
-        else setTimeout(resume, 20);
-      }
-    });
-    ur.on('end', () => res.end());
-  });
-  up.on('error', () => res.socket?.destroy());
-  req.pipe(up);
-}
-
-async function proxy(policy: Policy, opts: { throttle?: boolean; tls?: { key: string; cert: string } } = {}) {
-  const log: Logged[] = [];
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const entry: Logged = { method: req.method!, url: req.url!, range: req.headers.range, contentRange: req.headers['content-range'] as string | undefined };
-    log.push(entry);
-    const fault = policy(req, log.length);
-    if (fault === '503') {
-      entry.status = 503;
-      return void res.writeHead(503, { 'Content-Type': 'text/plain' }).end('try later');
-    }
-    forward(req, res, fault, entry, !!opts.throttle && isBlobGet(req));
-  };
-  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    host, log, ref: (name: string) => `${host}/${name}`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
-let open: Array<{ close(): Promise<void> }> = [];
-async function withProxy(policy: Policy, opts?: Parameters<typeof proxy>[1]) {
-  const p = await proxy(policy, opts);
+let open: FaultProxy[] = [];
+async function withProxy(policy: Policy, opts?: ProxyOptions): Promise<FaultProxy> {
+  const p = await faultProxy(registry, policy, opts);
   open.push(p);
   return p;
 }
 
-/** `fault` for the first GET of the blob `digest` only. */
-function firstGetOf(digest: string, fault: Fault): Policy {
-  let done = false;
-  return (req) => {
-    if (done || !isBlobGet(req) || !req.url!.endsWith(digest)) return 'pass';
-    done = true;
-    return fault;
-  };
+/** What a fault may not leave behind: every blob hashes to its name, gc finds nothing to remove, no staging left. */
+async function expectSoundStore(): Promise<void> {
+  const dir = path.join(root, 'blobs/sha256');
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const h = createHash('sha256');
+    await pipeline(createReadStream(path.join(dir, name)), h);
+    expect(h.digest('hex'), `blob ${name}`).toBe(name);
+  }
+  expect(await laminaOk(root, ['gc'])).toBe('Removed 0 blobs, 0B\n');
+  expect(await readdir(path.join(root, 'pulls')).catch(() => [])).toEqual([]);
+  expect(await readdir(path.join(root, 'ingest')).catch(() => [])).toEqual([]);
 }
 
 async function skopeoPush(layout: string, name: string): Promise<void> {
@@ -106,7 +60,7 @@ beforeAll(async () => {
   const small = path.join(work, 'small');
   await buildOciLayout(small, [randomFile('a.bin', 2), randomFile('b.bin', 3)]);
   await skopeoPush(small, 'lamina/small:latest');
-  smallLayers = (await manifestOf('lamina/small:latest')).layers;
+  ({ layers: smallLayers, config: smallConfig } = await manifestOf('lamina/small:latest'));
 }, 120_000);
 afterAll(async () => {
   await registry?.stop();
@@ -151,6 +105,31 @@ describe('retries', () => {
     expect(resumed[0]!.status).toBe(206);
     const [info] = JSON.parse(await laminaOk(root, ['inspect', ref]));
     expect(info.RootFS.Layers).toEqual(await diffIds('lamina/small:latest'));
+    await expectSoundStore();
+  }, 60_000);
+
+  it('gives up on a blob whose connection keeps dropping, after bounded resumes, keeping nothing', async () => {
+    const p = await withProxy(blobGets(smallLayers[1]!.digest, 'drop', Infinity));
+    const ref = p.ref('lamina/small:latest');
+    const r = await lamina(root, ['pull', ref], { env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: pull ${ref}: layer ${smallLayers[1]!.digest}: talking to ${p.host}: connection reset by peer\n`);
+    const gets = p.log.filter((l) => isBlobGet(l) && l.url.endsWith(smallLayers[1]!.digest));
+    expect(gets).toHaveLength(5); // the first GET and 4 resumes (5 attempts)
+    expect(gets.slice(1).every((l) => /^bytes=[1-9]\d*-$/.test(l.range ?? ''))).toBe(true);
+    expect(await laminaOk(root, ['images', '-q'])).toBe('');
+    await expectSoundStore();
+  }, 60_000);
+
+  it('recovers from a blob answered 500 twice then 200', async () => {
+    const digest = smallLayers[0]!.digest;
+    const p = await withProxy(blobGets(digest, '500', 2));
+    const ref = p.ref('lamina/small:latest');
+    expect(await laminaOk(root, ['pull', '-q', ref], { env: env() })).toBe(`${ref}\n`);
+    expect(p.log.filter((l) => isBlobGet(l) && l.url.endsWith(digest)).map((l) => l.status)).toEqual([500, 500, 200]);
+    const [info] = JSON.parse(await laminaOk(root, ['inspect', ref]));
+    expect(info.RootFS.Layers).toEqual(await diffIds('lamina/small:latest'));
+    await expectSoundStore();
   }, 60_000);
 
   it('abandons a stalled transfer after the idle timeout and resumes it', async () => {
@@ -159,6 +138,38 @@ describe('retries', () => {
     await laminaOk(root, ['pull', '-q', p.ref('lamina/small:latest')], { env: { ...env(), LAMINA_IDLE_TIMEOUT: '1' } });
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(p.log.filter((l) => l.range)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('corruption in transit', () => {
+  it('a layer with one byte flipped fails the pull with a digest mismatch; nothing is kept', async () => {
+    const digest = smallLayers[1]!.digest;
+    const p = await withProxy(blobGets(digest, 'corrupt', Infinity));
+    const ref = p.ref('lamina/small:latest');
+    const r = await lamina(root, ['pull', ref], { env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error: pull ${ref.replace(/\./g, '\\.')}: layer ${digest}: digest mismatch: want ${digest}, got sha256:[0-9a-f]{64}\n$`));
+    const gets = p.log.filter((l) => isBlobGet(l) && l.url.endsWith(digest));
+    expect(gets).toHaveLength(1); // a mismatch is not a transient failure: no retry
+    expect(gets[0]!.flipped).toBe(Math.floor(smallLayers[1]!.size / 2));
+    expect(await laminaOk(root, ['images', '-q'])).toBe('');
+    await expectSoundStore();
+    // the good layer that finished first is not kept either: a clean pull fetches both
+    const clean = await withProxy(() => 'pass');
+    await laminaOk(root, ['pull', '-q', clean.ref('lamina/small:latest')], { env: env() });
+    expect(clean.log.filter((l) => isBlobGet(l)).length).toBe(3);
+    await expectSoundStore();
+  }, 60_000);
+
+  it('a config with one byte flipped fails with a digest mismatch before any layer moves', async () => {
+    const p = await withProxy(blobGets(smallConfig.digest, 'corrupt', Infinity));
+    const ref = p.ref('lamina/small:latest');
+    const r = await lamina(root, ['pull', ref], { env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error: pull ${ref.replace(/\./g, '\\.')}: blob ${smallConfig.digest}: digest mismatch: got sha256:[0-9a-f]{64}\n$`));
+    expect(p.log.filter((l) => isBlobGet(l) && !l.url.endsWith(smallConfig.digest))).toEqual([]);
+    expect(await laminaOk(root, ['images', '-q'])).toBe('');
+    await expectSoundStore();
   }, 60_000);
 });
 

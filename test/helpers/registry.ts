@@ -1,6 +1,7 @@
 // A real registry for tests: Debian's `docker-registry` (distribution 2.8)
 // started as a child process on 127.0.0.1 and a free port, with filesystem
-// storage in a temp dir. Stop it with `stop()` in afterAll.
+// storage in a temp dir, and optionally htpasswd (Basic) or token (Bearer JWT) auth.
+// Stop it with `stop()` in afterAll: it is ended by its PID and reaped.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,9 +15,23 @@ export interface RegistryAuth {
   password: string;
 }
 
+/** distribution's `auth: token:`: the registry verifies Bearer JWTs from an issuer it trusts. */
+export interface RegistryTokenAuth {
+  /** Token endpoint URL sent in the challenge (`Bearer realm=…`). */
+  realm: string;
+  /** `service` in the challenge; tokens must carry it as `aud`. */
+  service: string;
+  /** Tokens must carry it as `iss`. */
+  issuer: string;
+  /** PEM file of the certificates whose keys may sign tokens (`x5c` chains end there; `kid` names one). */
+  rootCertBundle: string;
+}
+
 export interface RegistryOptions {
   /** Require basic auth (htpasswd, bcrypt). `true` picks a user/password. */
   auth?: RegistryAuth | true;
+  /** Require Bearer tokens (exclusive with `auth`). */
+  token?: RegistryTokenAuth;
   /** distribution log level. Default 'warn'. Access log is off. */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
   /** Milliseconds to wait for GET /v2/ to answer. Default 15 s. */
@@ -97,7 +112,7 @@ async function htpasswdLine(auth: RegistryAuth): Promise<string> {
   return r.stdout.trim() + '\n';
 }
 
-function configYaml(o: { dataDir: string; port: number; logLevel: string; htpasswd?: string }): string {
+function configYaml(o: { dataDir: string; port: number; logLevel: string; htpasswd?: string; token?: RegistryTokenAuth }): string {
   const q = (s: string) => JSON.stringify(s); // JSON strings are valid YAML scalars
   return [
     'version: 0.1',
@@ -117,17 +132,22 @@ function configYaml(o: { dataDir: string; port: number; logLevel: string; htpass
     `  addr: ${q(`127.0.0.1:${o.port}`)}`,
     `  secret: ${q(randomBytes(16).toString('hex'))}`,
     ...(o.htpasswd ? ['auth:', '  htpasswd:', '    realm: lamina-test', `    path: ${q(o.htpasswd)}`] : []),
+    ...(o.token
+      ? ['auth:', '  token:', `    realm: ${q(o.token.realm)}`, `    service: ${q(o.token.service)}`, `    issuer: ${q(o.token.issuer)}`,
+        `    rootcertbundle: ${q(o.token.rootCertBundle)}`]
+      : []),
     '',
   ].join('\n');
 }
 
-/** Start a registry and wait until `GET /v2/` answers (200, or 401 with auth). */
+/** Start a registry and wait until `GET /v2/` answers (200, or 401 with auth or token). */
 export async function startRegistry(opts: RegistryOptions = {}): Promise<Registry> {
   const bin = await registryBinary();
   const dir = await mkdtemp(path.join(tmpdir(), 'lamina-registry-'));
   const dataDir = path.join(dir, 'data');
   const logPath = path.join(dir, 'registry.log');
   await mkdir(dataDir);
+  if (opts.auth && opts.token) throw new Error('startRegistry: auth and token are exclusive');
   const auth: RegistryAuth | undefined =
     opts.auth === true ? { username: 'lamina', password: randomBytes(9).toString('base64url') } : opts.auth;
   let htpasswd: string | undefined;
@@ -143,7 +163,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const configPath = path.join(dir, 'config.yml');
-    await writeFile(configPath, configYaml({ dataDir, port, logLevel: opts.logLevel ?? 'warn', htpasswd }));
+    await writeFile(configPath, configYaml({ dataDir, port, logLevel: opts.logLevel ?? 'warn', htpasswd, token: opts.token }));
     const logFile = await open(logPath, 'a');
     const child = spawn(bin, ['serve', configPath], {
       stdio: ['ignore', logFile.fd, logFile.fd],
@@ -171,7 +191,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       try {
         const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000) });
         await res.arrayBuffer();
-        if (res.status === 200 || (auth && res.status === 401)) {
+        if (res.status === 200 || ((auth || opts.token) && res.status === 401)) {
           ready = true;
           break;
         }
