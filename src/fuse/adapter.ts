@@ -102,6 +102,7 @@ export function createAdapter(view: MergedView): { ops: LaminaOps; close(): Prom
   }
 
   function xattr(p: string, name: string): Buffer {
+    if (view.xattr) return view.xattr(p, name) ?? throwErr(ENODATA);
     must(p);
     return view.xattrs(p)[name] ?? throwErr(ENODATA);
   }

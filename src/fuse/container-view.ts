@@ -10,10 +10,10 @@ import {
 } from './union/container.js';
 import { copyData } from './upper/copy-up.js';
 import { HostUpper, type Meta } from './upper/host-upper.js';
-import { lutimens, mknod, removeXattr, setXattr, UTIME_OMIT } from './upper/sys.js';
+import { getXattr, lutimens, mknod, removeXattr, setXattr, UTIME_OMIT } from './upper/sys.js';
 import type { MergedView, Node, OpenTarget, Owner, StatfsTotals, WritableView } from './view.js';
 
-const { O_TRUNC, S_IFMT, S_IFREG, S_IFDIR } = fs.constants;
+const { O_TRUNC, S_IFMT, S_IFREG } = fs.constants;
 const O_ACCMODE = 3;
 const KEEP = 0xffffffff; // chown's "unchanged" as fuse-native passes it (uid_t -1)
 
@@ -51,6 +51,13 @@ export class ContainerView implements WritableView {
     const r = this.u.resolve(p);
     if (!r) return {};
     return r.upper ? this.upper.xattrs(p) : this.lower.xattrs(r.lower!.path);
+  }
+
+  /** One xattr (undefined when absent): a single resolve and one lgetxattr, for the kernel's frequent security.* probes. */
+  xattr(p: string, name: string): Buffer | undefined {
+    const r = this.must(p);
+    if (!r.upper) return this.lower.xattrs(r.lower!.path)[name];
+    return isInternalXattr(name) ? undefined : getXattr(this.upper.host(p), name);
   }
 
   stats(): { files: number; bytes: number } {
@@ -95,7 +102,7 @@ export class ContainerView implements WritableView {
   // --- namespace ---------------------------------------------------------
 
   async mkdir(p: string, mode: number, owner?: Owner): Promise<void> {
-    this.placeNew(planCreate(this.u, p, true), (h) => this.upper.makeNode(h, 'dir', mode, {}), owner);
+    this.placeNew(planCreate(this.u, p, true), (h) => this.upper.makeNode(h, 'dir', mode, {}), owner, true);
   }
 
   async mknod(p: string, mode: number, dev: number, owner?: Owner): Promise<void> {
@@ -114,11 +121,11 @@ export class ContainerView implements WritableView {
   }
 
   async unlink(p: string): Promise<void> {
-    this.applyRemove(planRemove(this.u, this.must(p), false));
+    this.applyRemove(planRemove(this.u, this.must(p), false), false);
   }
 
   async rmdir(p: string): Promise<void> {
-    this.applyRemove(planRemove(this.u, this.must(p), true));
+    this.applyRemove(planRemove(this.u, this.must(p), true), true);
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -233,15 +240,24 @@ export class ContainerView implements WritableView {
   private async fillMetacopy(p: string, from: Node | undefined, truncate: boolean): Promise<void> {
     const h = this.upper.host(p);
     const fh = await fsp.open(h, 'r+');
-    const { mtimeNs } = await fh.stat({ bigint: true });
+    const st = await fh.stat({ bigint: true });
+    const { mtimeNs } = st;
+    const size = Number(st.size);
+    const keepMtime = () => lutimens(h, [0, UTIME_OMIT], [Number(mtimeNs / 1_000_000_000n), Number(mtimeNs % 1_000_000_000n)]);
     try {
       if (truncate) await fh.truncate(0);
-      else if (from) await copyData(from, fh, Number((await fh.stat()).size));
+      else if (from) await copyData(from, fh, size);
       await fh.sync();
-    } finally {
+    } catch (err) {
+      // Still a metacopy file (reads keep coming from below): give back the blocks written
+      // so far (ENOSPC must not leave the disk full) by punching it back to one hole.
+      await fh.truncate(0).then(() => fh.truncate(size)).catch(() => undefined);
       await fh.close();
+      keepMtime();
+      throw err;
     }
-    lutimens(h, [0, UTIME_OMIT], [Number(mtimeNs / 1_000_000_000n), Number(mtimeNs % 1_000_000_000n)]);
+    await fh.close();
+    keepMtime();
     removeXattr(h, OVL_METACOPY);
     if (this.upper.probe(p)?.redirect !== undefined) removeXattr(h, OVL_REDIRECT);
   }
@@ -266,17 +282,19 @@ export class ContainerView implements WritableView {
   }
 
   /** Creates a new entry with `build`, over a whiteout if there is one (a new dir there is opaque). */
-  private placeNew(plan: CreatePlan, build: (hostPath: string) => void, owner?: Owner): void {
+  private placeNew(plan: CreatePlan, build: (hostPath: string) => void, owner?: Owner, isDir = false): void {
     this.ensureParents(plan.path);
     const h = plan.replaceWhiteout ? this.upper.tmp() : this.upper.host(plan.path);
     build(h);
     if (owner) this.own(h, plan.path, owner);
     if (plan.replaceWhiteout) {
       if (plan.opaque) setXattr(h, OVL_OPAQUE, Buffer.from('y'));
-      if ((fs.lstatSync(h).mode & S_IFMT) === S_IFDIR) this.upper.remove(plan.path);
+      if (isDir) this.upper.remove(plan.path);
       this.upper.place(h, plan.path);
     }
-    this.u.invalidate();
+    // Only directories have cached states (ensureParents drops those it changes): a new
+    // file, link, symlink or node changes none, so the cache survives `tar x` and friends.
+    if (isDir) this.u.invalidate();
   }
 
   /** Gives a new entry its creator's uid, and its gid (the parent's in a setgid directory, which dirs inherit). */
@@ -288,13 +306,14 @@ export class ContainerView implements WritableView {
     if (setgid && st.isDirectory()) fs.chmodSync(h, (st.mode & 0o7777) | 0o2000);
   }
 
-  private applyRemove(plan: RemovePlan): void {
+  private applyRemove(plan: RemovePlan, rmdir: boolean): void {
     if (plan.whiteout) this.ensureParents(plan.path);
     for (const w of plan.clearWhiteouts) this.upper.remove(w);
-    const isDir = this.upper.probe(plan.path)?.node.type === 'dir';
+    const isDir = plan.removeUpper && this.upper.probe(plan.path)?.node.type === 'dir';
     if (plan.removeUpper && (isDir || !plan.whiteout)) this.upper.remove(plan.path);
-    if (plan.whiteout) this.upper.whiteout(plan.path); // replaces a non-dir upper entry atomically
-    this.u.invalidate();
+    // replaces a non-dir upper entry atomically; with nothing there, made in place (rm -rf of a lower tree)
+    if (plan.whiteout) this.upper.whiteout(plan.path, plan.removeUpper && !isDir);
+    if (rmdir) this.u.invalidate(); // only directories have cached states
   }
 }
 

@@ -16,6 +16,8 @@ interface Handle {
 }
 
 const { O_CREAT, O_EXCL, O_APPEND } = fs.constants;
+/** Writes up to this size are done on the JS thread (see write()). */
+const SYNC_WRITE_MAX = 64 << 10;
 
 function openFd(file: string): Promise<number> {
   return new Promise((resolve, reject) => fs.open(file, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
@@ -70,8 +72,9 @@ export class FileHandles {
    * already turns appends into writes at the end of the file it knows.
    */
   async openHost(file: string, flags: number): Promise<number> {
-    const fd = await new Promise<number>((resolve, reject) =>
-      fs.open(file, flags & ~(O_CREAT | O_EXCL | O_APPEND), (err, n) => (err ? reject(err) : resolve(n))));
+    // Synchronous, like the writable layer's other metadata calls: a trip through libuv's
+    // pool costs more than the open itself (untar: one per file).
+    const fd = fs.openSync(file, flags & ~(O_CREAT | O_EXCL | O_APPEND));
     return this.add({ fd, offset: 0, size: Infinity, host: true });
   }
 
@@ -79,6 +82,9 @@ export class FileHandles {
   async write(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
     const h = this.hostHandle(fh);
     let done = 0;
+    // Small writes (a page-cache copy) go synchronously; big ones through the pool, so that
+    // a writer throttled by dirty-page writeback does not hold up every other request.
+    if (len <= SYNC_WRITE_MAX) while (done < len) done += fs.writeSync(h.fd, buf, done, len - done, pos + done);
     while (done < len) done += await pwrite(h.fd, buf, done, len - done, pos + done);
     return done;
   }
@@ -96,7 +102,13 @@ export class FileHandles {
   async release(fh: number): Promise<void> {
     const h = this.handles.get(fh);
     this.handles.delete(fh);
-    if (h?.host) await new Promise<void>((resolve) => fs.close(h.fd, () => resolve()));
+    if (h?.host) {
+      try {
+        fs.closeSync(h.fd);
+      } catch {
+        /* the kernel ignores release errors */
+      }
+    }
   }
 
   private hostHandle(fh: number): Handle {

@@ -47,7 +47,9 @@ export function mountOptions(o: FuseMountOpts = {}): string[] {
     'default_permissions', // ... and the kernel enforces its modes and owners
     'use_ino', // st_ino and d_ino come from Node.ino, so hardlinks share one
     'nonempty', // libfuse2 alone refuses non-empty mountpoints; libfuse3 and overlayfs allow them
-    ...(o.readOnly ?? true ? ['ro'] : ['suid', 'dev', 'big_writes']), // libfuse2 splits writes into 4 KiB without big_writes
+    // libfuse2 splits writes into 4 KiB without big_writes; without atomic_o_trunc the kernel
+    // strips O_TRUNC from OPEN (then truncates), so `> file` would copy a lower file's data up first
+    ...(o.readOnly ?? true ? ['ro'] : ['suid', 'dev', 'big_writes', 'atomic_o_trunc']),
     ...cacheOptions(o),
     ...(o.debug ? ['debug'] : []),
   ];

@@ -35,6 +35,8 @@ export interface MergedView {
   readdir(path: string): string[] | undefined;
   /** Extended attributes of the node at `path` (empty when none). */
   xattrs(path: string): Record<string, Buffer>;
+  /** One extended attribute, when a view can answer that faster than xattrs(); throws ENOENT for a missing node. */
+  xattr?(path: string, name: string): Buffer | undefined;
   /** Totals for statfs. */
   stats(): { files: number; bytes: number };
   /** Releases what the view holds open (database handles); called once when the mount ends. */

@@ -68,11 +68,11 @@ describe('mountOptions', () => {
 
   it('keeps option syntax out of fsname', () => {
     expect(mountOptions({ fsname: 'a,b=c d', readOnly: false, cache: 'off' })).toEqual(['fsname=a_b_c_d', 'subtype=lamina',
-      'allow_other', 'default_permissions', 'use_ino', 'nonempty', 'suid', 'dev', 'big_writes', 'entry_timeout=0', 'attr_timeout=0', 'negative_timeout=0']);
+      'allow_other', 'default_permissions', 'use_ino', 'nonempty', 'suid', 'dev', 'big_writes', 'atomic_o_trunc', 'entry_timeout=0', 'attr_timeout=0', 'negative_timeout=0']);
   });
 
   it('keeps no page cache across opens and short attr timeouts on writable mounts', () => {
-    expect(mountOptions({ readOnly: false }).slice(-8)).toEqual(['suid', 'dev', 'big_writes', 'entry_timeout=86400', 'negative_timeout=86400',
+    expect(mountOptions({ readOnly: false }).slice(-9)).toEqual(['suid', 'dev', 'big_writes', 'atomic_o_trunc', 'entry_timeout=86400', 'negative_timeout=86400',
       'attr_timeout=0.1', 'auto_cache', 'ac_attr_timeout=0']);
   });
 });

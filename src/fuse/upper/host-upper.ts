@@ -124,8 +124,9 @@ export class HostUpper implements UpperSource {
     fs.renameSync(tmp, this.host(p));
   }
 
-  /** Puts a whiteout (char 0/0) at `p`, replacing any non-directory there atomically. */
-  whiteout(p: string): void {
+  /** Puts a whiteout (char 0/0) at `p`, replacing any non-directory there atomically (`replace` false: nothing is there). */
+  whiteout(p: string, replace = true): void {
+    if (!replace) return mknod(this.host(p), S_IFCHR | 0o000, 0, 0);
     const t = this.tmp();
     mknod(t, S_IFCHR | 0o000, 0, 0);
     fs.renameSync(t, this.host(p));
