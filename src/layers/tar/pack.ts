@@ -7,33 +7,18 @@
  * (binary xattrs such as security.capability would be mangled), and its ustar encoder
  * silently writes 7777777 for ids over 2^21 and truncates mtimes to 32 bits.
  */
-import type { EntryType } from '../types.js';
+import type { EntryType, LayerEntry } from '../types.js';
 
 export const BLOCK = 512;
 
 /** Two zero blocks end an archive. */
 export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
 
-/** One entry as written. */
-export interface TarHeader {
+/** One entry as written: a layer entry's metadata under its member name. */
+export type TarHeader = Omit<LayerEntry, 'path' | 'whiteout' | 'opaque' | 'offset'> & {
   /** Member name: relative, no leading `./`; a directory's ends with `/`. */
   name: string;
-  type: EntryType;
-  /** Permission bits (mask 0o7777). */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Data bytes that follow (regular files only). */
-  size: number;
-  mtimeSec: number;
-  mtimeNsec: number;
-  /** Symlink target, or the member name a hardlink points to. */
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-  /** Written as PAX `SCHILY.xattr.NAME` records, in name order. */
-  xattrs?: Record<string, Buffer>;
-}
+};
 
 const FLAGS: Record<EntryType | 'pax', number> = {
   file: 0x30, link: 0x31, symlink: 0x32, char: 0x33, block: 0x34, dir: 0x35, fifo: 0x36, pax: 0x78,
