@@ -1,11 +1,12 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { ImgError, messageOf } from './errors.js';
+import { syncDir } from './fsync.js';
 
 /**
  * Where an archive goes. Members are added one at a time; nothing is visible
@@ -27,7 +28,7 @@ const header = (name: string, type: 'file' | 'directory', size = 0): Partial<tar
 });
 
 /** A byte sink for a tar: a temp file renamed into place, or stdout. */
-interface TarTarget {
+export interface TarTarget {
   stream: Writable;
   /** False for stdout, which must never be ended by us. */
   end: boolean;
@@ -81,16 +82,6 @@ class TarWriter implements ArchiveWriter {
   }
 }
 
-/** fsync a directory so a rename in it survives a crash. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** The parent directory must exist: we create the output, never its path. */
 async function checkParent(out: string): Promise<void> {
   const dir = path.dirname(path.resolve(out));
@@ -100,7 +91,8 @@ async function checkParent(out: string): Promise<void> {
 
 const tmpName = (out: string) => `${out.replace(/\/+$/, '')}.tmp-${process.pid}`;
 
-async function fileTarget(file: string): Promise<TarTarget> {
+/** A file written through `file.tmp-<pid>`: commit() renames it into place and fsyncs the directory. */
+export async function fileTarget(file: string): Promise<TarTarget> {
   await checkParent(file);
   if ((await stat(file).catch(() => undefined))?.isDirectory()) {
     throw new ImgError('INVALID_ARGUMENT', `${file}: is a directory (use --format oci-dir to write a layout into it)`);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ImgError } from './errors.js';
 import { hexOf, isDigest } from './digest.js';
+import { syncDir } from './fsync.js';
 import type { Digest } from './types.js';
 
 export interface BlobInfo {
@@ -179,12 +180,7 @@ export class BlobStore {
 
   /** fsync the blob directory so a rename survives a crash. */
   async syncDir(): Promise<void> {
-    const fh = await open(this.dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await syncDir(this.dir);
   }
 }
 
