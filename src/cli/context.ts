@@ -1,4 +1,4 @@
-import { Store, storeRoot } from '../layers/store.js';
+import { Store, storeRoot } from '../store/store.js';
 
 /** What every command gets: the global flags and a lazily opened store. */
 export class Context {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ImgError } from '../layers/errors.js';
+import { ImgError } from '../store/errors.js';
 import { Context, type Output } from './context.js';
 import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';

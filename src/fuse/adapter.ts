@@ -1,11 +1,11 @@
 import { constants as fsc } from 'node:fs';
 import os from 'node:os';
 import type { DirList, LaminaOps } from './binding.js';
-import { fsError, toErrno } from './errno.js';
+import { fsError, toErrno } from '../union/errno.js';
 import { FileHandles } from './handles.js';
 import { toStat, toStatfs, type Stat } from './stat.js';
-import { UTIME_NOW } from './upper/sys.js';
-import { isWritable, type MergedView, type Node, type Owner, type WritableView } from './view.js';
+import { UTIME_NOW } from '../container/upper/sys.js';
+import { isWritable, type MergedView, type Node, type Owner, type WritableView } from '../union/view.js';
 
 type Cb<R> = (err: number, value?: R) => void;
 const { W_OK } = fsc;

@@ -3,15 +3,15 @@
 // do, then applies the plan to the host upper dir (upper/host-upper.ts).
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { fsError } from './errno.js';
+import { fsError } from '../union/errno.js';
 import {
   isInternalXattr, missingUpperParents, OVL_METACOPY, OVL_OPAQUE, OVL_REDIRECT, parentOf, planCopyUp, planCreate,
   planRemove, planRename, UnionResolver, type CopyUpPlan, type CreatePlan, type RemovePlan, type Resolved,
-} from './union/container.js';
-import { copyData } from './upper/copy-up.js';
-import { HostUpper, type Meta } from './upper/host-upper.js';
-import { getXattr, lutimens, mknod, removeXattr, setXattr, UTIME_OMIT } from './upper/sys.js';
-import type { MergedView, Node, OpenTarget, Owner, StatfsTotals, WritableView } from './view.js';
+} from '../union/container.js';
+import { copyData } from '../container/upper/copy-up.js';
+import { HostUpper, type Meta } from '../container/upper/host-upper.js';
+import { getXattr, lutimens, mknod, removeXattr, setXattr, UTIME_OMIT } from '../container/upper/sys.js';
+import type { MergedView, Node, OpenTarget, Owner, StatfsTotals, WritableView } from '../union/view.js';
 
 const { O_TRUNC, S_IFMT, S_IFREG } = fs.constants;
 const O_ACCMODE = 3;

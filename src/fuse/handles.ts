@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import { FsError, fsError } from './errno.js';
-import type { Node } from './view.js';
+import { FsError, fsError } from '../union/errno.js';
+import type { Node } from '../union/view.js';
 
 const { O_RDONLY, O_TRUNC } = fs.constants;
 const O_ACCMODE = 3; // Linux; node does not export it

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ImgError } from '../layers/errors.js';
+import { ImgError } from '../store/errors.js';
 import { canonicalDir, detachMount, findMount, probeMount } from './mountinfo.js';
 import type { FuseMountOpts } from './mount-options.js';
 import { DEFAULT_RUN_DIR, isServerFor, readRecord, removeRecord, stateFiles, type MountRecord } from './mount-state.js';

@@ -1,5 +1,5 @@
 import { constants as fsc } from 'node:fs';
-import type { Node, NodeType } from './view.js';
+import type { Node, NodeType } from '../union/view.js';
 
 /** What getattr answers, before the binding encodes it. */
 export interface Stat {

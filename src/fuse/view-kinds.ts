@@ -1,10 +1,10 @@
-import { ImgError } from '../layers/errors.js';
-import { isDigest } from '../layers/digest.js';
-import { Store } from '../layers/store.js';
+import { ImgError } from '../store/errors.js';
+import { isDigest } from '../store/digest.js';
+import { Store } from '../store/store.js';
 import { containerView } from './container-view.js';
 import { loadMemoryView } from './memory-view.js';
-import { imageView } from './union/image-view.js';
-import type { MergedView } from './view.js';
+import { imageView } from '../image/image-view.js';
+import type { MergedView } from '../union/view.js';
 
 /** What a mount server serves: `kind` picks the view factory, the rest is the factory's. */
 export interface MountSpec {

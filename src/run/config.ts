@@ -1,5 +1,5 @@
-import { ImgError } from '../layers/errors.js';
-import type { ContainerConfig } from '../layers/oci.js';
+import { ImgError } from '../store/errors.js';
+import type { ContainerConfig } from '../image/oci.js';
 
 /** docker run's flags that change what runs. */
 export interface RunFlags {

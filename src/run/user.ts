@@ -1,4 +1,4 @@
-import { ImgError } from '../layers/errors.js';
+import { ImgError } from '../store/errors.js';
 
 export interface Credentials {
   uid: number;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { ImgError, messageOf } from '../layers/errors.js';
+import { ImgError, messageOf } from '../store/errors.js';
 import { logEvent } from './log.js';
 import { STATUS_OF, type ErrorBody, type MountRequest, type ServiceInfo } from './protocol.js';
 import type { Supervisor } from './supervisor.js';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { ImgError, type ErrorCode } from '../layers/errors.js';
+import { ImgError, type ErrorCode } from '../store/errors.js';
 import { socketPath, STATUS_OF, type ErrorBody, type MountRequest, type MountResult, type MountStatus, type ServiceInfo } from './protocol.js';
 
 const CODE_OF_STATUS = new Map(Object.entries(STATUS_OF).map(([code, status]) => [status, code as ErrorCode]));

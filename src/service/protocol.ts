@@ -7,7 +7,7 @@
 //
 // Errors are 4xx/5xx with an ErrorBody; the status follows the ImgError code.
 import path from 'node:path';
-import type { ErrorCode } from '../layers/errors.js';
+import type { ErrorCode } from '../store/errors.js';
 
 /** Where the service listens unless told otherwise. */
 export const DEFAULT_SOCKET = '/run/lamina/lamina.sock';

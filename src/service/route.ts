@@ -1,11 +1,11 @@
 // What the CLI's mount commands share: talk to the service when one keeps this store's
 // mounts, else act here (direct mode: each mount its own detached server, as before).
 import path from 'node:path';
-import { liveMount, unmountDir } from '../fuse/container-mounts.js';
+import { liveMount, unmountDir } from '../container/container-mounts.js';
 import { canonicalDir } from '../fuse/mountinfo.js';
-import { hasCode, isNotFound, messageOf } from '../layers/errors.js';
-import { findContainer, type ContainerRecord } from '../layers/ops/containers.js';
-import type { Store } from '../layers/store.js';
+import { hasCode, isNotFound, messageOf } from '../store/errors.js';
+import { findContainer, type ContainerRecord } from '../container/containers.js';
+import type { Store } from '../store/store.js';
 import { probeService, type ServiceClient } from './client.js';
 import { MountIndex } from './mount-index.js';
 import type { MountRequest, MountStatus } from './protocol.js';

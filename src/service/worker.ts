@@ -3,7 +3,7 @@ import { cleanupDeadMount, startMountServer, unmount } from '../fuse/mount-proce
 import type { FuseMountOpts } from '../fuse/mount-options.js';
 import { isServerFor } from '../fuse/mount-state.js';
 import type { MountSpec } from '../fuse/view-kinds.js';
-import { isNotFound, messageOf } from '../layers/errors.js';
+import { isNotFound, messageOf } from '../store/errors.js';
 import { logEvent } from './log.js';
 import type { MountIntent } from './mount-index.js';
 import type { MountState, MountStatus } from './protocol.js';

@@ -1,10 +1,10 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { imageView } from '../../src/fuse/union/image-view.js';
-import { load } from '../../src/layers/ops/load.js';
-import { Store } from '../../src/layers/store.js';
-import type { Node } from '../../src/fuse/view.js';
+import { imageView } from '../../src/image/image-view.js';
+import { load } from '../../src/image/load.js';
+import { Store } from '../../src/store/store.js';
+import type { Node } from '../../src/union/view.js';
 import { dockerArchive, layerTar } from '../helpers/archives.js';
 import { tempDir } from '../helpers/lamina.js';
 

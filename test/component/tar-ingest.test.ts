@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pack, type Header } from 'tar-stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BlobStore } from '../../src/layers/blobs.js';
-import type { Digest, LayerEntry } from '../../src/layers/types.js';
-import { ingestLayer, type IngestResult } from '../../src/layers/tar/ingest.js';
-import { isOpaqueMarker, whitedOutName } from '../../src/layers/tar/whiteout.js';
+import { BlobStore } from '../../src/store/blobs.js';
+import type { Digest, LayerEntry } from '../../src/store/types.js';
+import { ingestLayer, type IngestResult } from '../../src/image/tar/ingest.js';
+import { isOpaqueMarker, whitedOutName } from '../../src/image/tar/whiteout.js';
 
 const WHAT = 'layer under test';
 const LONG_DIR = `long/${'d'.repeat(90)}`;

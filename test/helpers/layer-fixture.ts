@@ -1,4 +1,4 @@
-import type { LayerEntry } from '../../src/layers/types.js';
+import type { LayerEntry } from '../../src/store/types.js';
 
 /** Declarative layer fixtures for union tests: layer(file('a', 'x'), remove('b'), opaque('d')). */
 type Part = Partial<LayerEntry> & { path: string };

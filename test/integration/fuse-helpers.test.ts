@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMountInfo } from '../../src/fuse/mountinfo.js';
 import { mountOptions } from '../../src/fuse/mount-options.js';
 import { encodeLegacyStat, encodeWideStat, makedev, toStat, toStatfs } from '../../src/fuse/stat.js';
-import type { Node } from '../../src/fuse/view.js';
+import type { Node } from '../../src/union/view.js';
 
 const node = (n: Partial<Node>): Node => ({ ino: 5, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0,
   mtimeSec: 1_700_000_000, mtimeNsec: 123_456_789, nlink: 1, ...n });

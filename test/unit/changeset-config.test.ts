@@ -1,8 +1,8 @@
 // commit -c: Dockerfile instructions applied to the parent's container config, and the child config.
 import { describe, expect, it } from 'vitest';
-import { applyChanges, words } from '../../src/layers/ops/config-changes.js';
-import { childConfig } from '../../src/layers/ops/commit.js';
-import type { ImageConfig } from '../../src/layers/oci.js';
+import { applyChanges, words } from '../../src/image/config-changes.js';
+import { childConfig } from '../../src/image/commit.js';
+import type { ImageConfig } from '../../src/image/oci.js';
 
 const parent = { Env: ['PATH=/bin', 'A=1'], Cmd: ['/bin/sh'], WorkingDir: '/srv', Labels: { keep: 'yes' } };
 

@@ -2,9 +2,9 @@
 // where; without a host dir: the lower side is a MemoryView, the upper side a table.
 import { describe, expect, it } from 'vitest';
 import { MemoryView } from '../../src/fuse/memory-view.js';
-import { UnionResolver, UPPER_INO_BASE, type UpperEntry, type UpperSource } from '../../src/fuse/union/container.js';
-import { memberName, planChangeset, type ChangeItem } from '../../src/fuse/upper/changeset.js';
-import type { Node, NodeType } from '../../src/fuse/view.js';
+import { UnionResolver, UPPER_INO_BASE, type UpperEntry, type UpperSource } from '../../src/union/container.js';
+import { memberName, planChangeset, type ChangeItem } from '../../src/container/upper/changeset.js';
+import type { Node, NodeType } from '../../src/union/view.js';
 
 let nextIno = 1;
 const node = (type: NodeType, o: Partial<Node> = {}): Node => ({

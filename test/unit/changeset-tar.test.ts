@@ -3,8 +3,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../../src/layers/tar/pack.js';
-import { TarParser } from '../../src/layers/tar/parser.js';
+import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../../src/image/tar/pack.js';
+import { TarParser } from '../../src/image/tar/parser.js';
 import { tempDir } from '../helpers/lamina.js';
 import { runOk } from '../helpers/proc.js';
 

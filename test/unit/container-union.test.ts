@@ -1,13 +1,13 @@
 // The union rules of a container (upper over lower), without FUSE or a host dir:
 // the lower side is a MemoryView, the upper side a map of UpperEntry values.
 import { describe, expect, it } from 'vitest';
-import { FsError } from '../../src/fuse/errno.js';
+import { FsError } from '../../src/union/errno.js';
 import { MemoryView } from '../../src/fuse/memory-view.js';
 import {
   childOf, missingUpperParents, planCopyUp, planCreate, planRemove, planRename, UnionResolver, UPPER_INO_BASE,
   type UpperEntry, type UpperSource,
-} from '../../src/fuse/union/container.js';
-import type { Node, NodeType } from '../../src/fuse/view.js';
+} from '../../src/union/container.js';
+import type { Node, NodeType } from '../../src/union/view.js';
 
 let nextIno = 1;
 const node = (type: NodeType, o: Partial<Node> = {}): Node => ({

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createAdapter } from '../../src/fuse/adapter.js';
 import type { DirList } from '../../src/fuse/binding.js';
 import { MemoryView } from '../../src/fuse/memory-view.js';
-import type { Node } from '../../src/fuse/view.js';
+import type { Node } from '../../src/union/view.js';
 
 const node = (ino: number, type: Node['type'], n: Partial<Node> = {}): Node =>
   ({ ino, type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, size: 0, mtimeSec: 0, mtimeNsec: 0, nlink: 1, ...n });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ImgError } from '../../src/layers/errors.js';
+import { ImgError } from '../../src/store/errors.js';
 import {
   familiarName,
   formatReference,
@@ -7,7 +7,7 @@ import {
   normalizeReference,
   parseReference,
   repoName,
-} from '../../src/layers/reference.js';
+} from '../../src/image/reference.js';
 
 const HEX = 'a'.repeat(32) + '0123456789abcdef'.repeat(2);
 const DIG = `sha256:${HEX}`;

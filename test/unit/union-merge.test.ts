@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeLayers, type LayerInput } from '../../src/fuse/union/merge.js';
+import { mergeLayers, type LayerInput } from '../../src/union/merge.js';
 import { dir, file, hardlink, layer, opaque, remove, symlink } from '../helpers/layer-fixture.js';
 
 // file() keeps its content in `linkname` so tests can see which layer won.

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { containerExportTar, containerLayerTar, flushMount } from '../../fuse/container-tar.js';
-import { liveMount } from '../../fuse/container-mounts.js';
-import { imageView } from '../../fuse/union/image-view.js';
-import { ImgError } from '../../layers/errors.js';
-import { commitImage } from '../../layers/ops/commit.js';
-import { findContainer, type ContainerRecord } from '../../layers/ops/containers.js';
-import { writeTar } from '../../layers/ops/export.js';
-import type { Store } from '../../layers/store.js';
+import { containerExportTar, containerLayerTar, flushMount } from '../../container/container-tar.js';
+import { liveMount } from '../../container/container-mounts.js';
+import { imageView } from '../../image/image-view.js';
+import { ImgError } from '../../store/errors.js';
+import { commitImage } from '../../image/commit.js';
+import { findContainer, type ContainerRecord } from '../../container/containers.js';
+import { writeTar } from '../../image/export.js';
+import type { Store } from '../../store/store.js';
 import type { Register } from './images.js';
 
 const collect = (v: string, all: string[]) => [...all, v];

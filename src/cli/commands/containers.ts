@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { containerDiff } from '../../fuse/upper/diff.js';
-import { imageView } from '../../fuse/union/image-view.js';
-import { ImgError } from '../../layers/errors.js';
-import { containers, createContainer, findContainer, removeContainer, type ContainerRecord } from '../../layers/ops/containers.js';
+import { containerDiff } from '../../container/upper/diff.js';
+import { imageView } from '../../image/image-view.js';
+import { ImgError } from '../../store/errors.js';
+import { containers, createContainer, findContainer, removeContainer, type ContainerRecord } from '../../container/containers.js';
 import { serviceFor } from '../../service/client.js';
 import { mountOf, serviceMounts, unmountVia } from '../../service/route.js';
 import { since, table } from '../format.js';

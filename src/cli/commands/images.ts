@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { shortId } from '../../layers/digest.js';
-import { listImages, pruneImages, removeImage, tagImage, collectGarbage, type RemoveResult } from '../../layers/ops/images.js';
-import { imageHistory, inspectImage } from '../../layers/ops/inspect.js';
-import { importTarball, openInput } from '../../layers/ops/import.js';
-import { load } from '../../layers/ops/load.js';
-import { storeInfo } from '../../layers/ops/info.js';
+import { shortId } from '../../store/digest.js';
+import { listImages, pruneImages, removeImage, tagImage, collectGarbage, type RemoveResult } from '../../image/images.js';
+import { imageHistory, inspectImage } from '../../image/inspect.js';
+import { importTarball, openInput } from '../../image/import.js';
+import { load } from '../../image/load.js';
+import { storeInfo } from '../../image/info.js';
 import { serviceReport } from '../../service/route.js';
 import { humanSize, since, table } from '../format.js';
 import type { Context, Output } from '../context.js';

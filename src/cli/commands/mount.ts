@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { isNotFound } from '../../layers/errors.js';
-import { resolveImage } from '../../layers/ops/resolve.js';
-import { createContainer, findContainer } from '../../layers/ops/containers.js';
-import { imageView } from '../../fuse/union/image-view.js';
+import { isNotFound } from '../../store/errors.js';
+import { resolveImage } from '../../image/resolve.js';
+import { createContainer, findContainer } from '../../container/containers.js';
+import { imageView } from '../../image/image-view.js';
 import { startMountServer } from '../../fuse/mount-process.js';
-import { imageMount, mountContainer } from '../../fuse/container-mounts.js';
+import { imageMount, mountContainer } from '../../container/container-mounts.js';
 import { serviceFor } from '../../service/client.js';
 import { mountRequest, unmountVia } from '../../service/route.js';
 import type { Register } from './images.js';

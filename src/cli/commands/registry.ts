@@ -1,11 +1,11 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { ImgError } from '../../layers/errors.js';
-import { login, logout, registryOf } from '../../layers/ops/login.js';
-import { parsePlatform } from '../../layers/ops/platform.js';
-import { pull } from '../../layers/ops/pull.js';
-import { push } from '../../layers/ops/push.js';
-import { listTags, search } from '../../layers/ops/search.js';
+import { ImgError } from '../../store/errors.js';
+import { login, logout, registryOf } from '../../registry/login.js';
+import { parsePlatform } from '../../image/platform.js';
+import { pull } from '../../registry/pull.js';
+import { push } from '../../registry/push.js';
+import { listTags, search } from '../../registry/search.js';
 import { humanSize, table } from '../format.js';
 import type { Register } from './images.js';
 

@@ -1,5 +1,5 @@
-import { ImgError } from '../../layers/errors.js';
-import { saveImages, saveOpts } from '../../layers/ops/save.js';
+import { ImgError } from '../../store/errors.js';
+import { saveImages, saveOpts } from '../../image/save.js';
 import type { Register } from './images.js';
 
 export const registerSaveCommands: Register = (program, action) => {

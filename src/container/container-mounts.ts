@@ -1,0 +1,45 @@
+import { canonicalDir } from '../fuse/mountinfo.js';
+import { mountRecord, startMountServer, unmount } from '../fuse/mount-process.js';
+import type { FuseMountOpts } from '../fuse/mount-options.js';
+import { imageView } from '../image/image-view.js';
+import type { MountSpec } from '../fuse/view-kinds.js';
+import { ImgError } from '../store/errors.js';
+import { containers, type ContainerRecord } from './containers.js';
+import type { Store } from '../store/store.js';
+
+/** The mount point of a container whose server is alive, else undefined (a stale record is cleared). */
+export async function liveMount(store: Store, c: ContainerRecord): Promise<string | undefined> {
+  if (!c.mountedAt) return undefined;
+  if (await mountRecord(c.mountedAt)) return c.mountedAt;
+  containers(store).setMount(c.id, undefined);
+  return undefined;
+}
+
+/** What serves container `c`, and how it is presented (read-write unless `readOnly`). */
+export function containerMount(store: Store, c: ContainerRecord, readOnly = false): { spec: MountSpec; fuse: FuseMountOpts } {
+  return { spec: { kind: 'container', root: store.root, image: c.imageId, upper: c.upperDir, work: c.workDir },
+    fuse: { readOnly, fsname: `lamina:${c.id.slice(0, 12)}` } };
+}
+
+/** What serves image `id` itself, read-only. */
+export function imageMount(store: Store, id: string): { spec: MountSpec; fuse: FuseMountOpts } {
+  return { spec: { kind: 'image', root: store.root, image: id }, fuse: { readOnly: true, fsname: `lamina:${id.slice(7, 19)}` } };
+}
+
+/** Mounts container `c` read-write on `dir` in a background server. */
+export async function mountContainer(store: Store, c: ContainerRecord, dir: string): Promise<void> {
+  const at = await liveMount(store, c);
+  if (at) throw new ImgError('ALREADY_EXISTS', `container ${c.id.slice(0, 12)} is already mounted at ${at}`, { hint: `run \`lamina umount ${at}\` first` });
+  imageView(store, c.imageId); // computes and stores the merged lower view now, so the server starts fast
+  const m = containerMount(store, c);
+  const rec = await startMountServer(dir, m.spec, m.fuse);
+  containers(store).setMount(c.id, rec.dir);
+}
+
+/** Unmounts `dir` and clears the mount of the container that was there, if any. */
+export async function unmountDir(store: Store | undefined, dir: string): Promise<void> {
+  const target = await canonicalDir(dir);
+  await unmount(target);
+  const c = store && containers(store).byMount(target);
+  if (c) containers(store!).setMount(c.id, undefined);
+}

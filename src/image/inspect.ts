@@ -1,0 +1,62 @@
+import { formatReference, parseReference } from './reference.js';
+import { validateConfig, type ImageConfig, type HistoryEntry } from './oci.js';
+import type { Store } from '../store/store.js';
+import type { Digest } from '../store/types.js';
+import { resolveImage } from './resolve.js';
+
+export async function readConfig(store: Store, id: Digest): Promise<ImageConfig> {
+  return validateConfig(await store.blobs.readJson(id), `image ${id}`);
+}
+
+const familiar = (n: string) => formatReference(parseReference(n), { familiar: true });
+
+/** docker image inspect, plus each layer's stored digests. */
+export async function inspectImage(store: Store, name: string): Promise<Record<string, unknown>> {
+  const { id } = resolveImage(store, name);
+  const img = store.index.image(id)!;
+  const config = await readConfig(store, id);
+  const layers = store.index.imageLayers(id);
+  return {
+    Id: id,
+    RepoTags: store.index.tagsOf(id).map(familiar),
+    RepoDigests: store.index.repoDigestsOf(id).map(familiar),
+    Parent: '',
+    Comment: config.history?.at(-1)?.comment ?? '',
+    Created: config.created ?? '',
+    Author: config.author ?? '',
+    Config: config.config ?? {},
+    Architecture: config.architecture,
+    Variant: config.variant,
+    Os: config.os,
+    Size: img.size,
+    RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
+    Manifest: { Digest: img.manifestDigest, MediaType: img.manifestMediaType },
+    LayerBlobs: layers.map((l) => ({
+      DiffID: l.diffId,
+      Digest: l.blobDigest,
+      Stored: store.index.blobsOfLayer(l.diffId).map((b) => ({ Digest: b.digest, MediaType: b.mediaType, Size: b.size })),
+    })),
+  };
+}
+
+export interface HistoryRow {
+  id: string;
+  entry: HistoryEntry;
+  size: number;
+}
+
+/** docker history: newest first; the image ID on the top row, `<missing>` below. */
+export async function imageHistory(store: Store, name: string): Promise<HistoryRow[]> {
+  const { id } = resolveImage(store, name);
+  const config = await readConfig(store, id);
+  const layers = store.index.imageLayers(id);
+  const history = config.history?.length ? config.history : layers.map(() => ({}) as HistoryEntry);
+  let layerIdx = 0;
+  const rows = history.map((entry) => {
+    const size = entry.empty_layer ? 0 : store.index.layerSize(layers[layerIdx++]?.diffId as Digest) ?? 0;
+    return { id: '<missing>', entry, size };
+  });
+  rows.reverse();
+  if (rows[0]) rows[0].id = id;
+  return rows;
+}

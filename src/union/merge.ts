@@ -1,0 +1,141 @@
+import type { LayerEntry } from '../store/types.js';
+
+/** One layer's entries; layers are passed oldest (base) first. */
+export interface LayerInput {
+  entries: LayerEntry[];
+}
+
+/** A path of the merged view: the entry that wins, which layer it came from, its inode. */
+export interface MergedEntry {
+  path: string;
+  /** Index into the bottom-to-top layer list; -1 for directories no layer records. */
+  layer: number;
+  /** The winning entry; for a hardlink, the entry of the file it links to (its own path). */
+  entry: LayerEntry;
+  ino: number;
+  nlink: number;
+}
+
+/** The merged lower view of an image: entries by path and sorted children by directory. */
+export interface MergedTree {
+  entries: Map<string, MergedEntry>;
+  children: Map<string, string[]>;
+}
+
+const WHITEOUT = '.wh.';
+const parentOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
+const baseOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+const join = (dir: string, name: string) => (dir ? `${dir}/${name}` : name);
+
+/** Metadata for a directory that only exists implicitly (a parent no layer records). */
+function implicitDir(path: string): LayerEntry {
+  return { path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtimeSec: 0, mtimeNsec: 0, whiteout: false, opaque: false, offset: 0 };
+}
+
+interface Slot {
+  layer: number;
+  entry: LayerEntry;
+  /** Hardlink group: layer + path of the file the link points to. */
+  group: string;
+}
+
+/** Mutable state while layers are applied. */
+class Builder {
+  readonly slots = new Map<string, Slot>();
+  readonly kids = new Map<string, Set<string>>();
+
+  constructor() {
+    this.slots.set('', { layer: -1, entry: implicitDir(''), group: '' });
+    this.kids.set('', new Set());
+  }
+
+  /** Remove `path` and everything below it. */
+  remove(path: string): void {
+    if (!this.slots.delete(path)) return;
+    this.kids.get(parentOf(path))?.delete(baseOf(path));
+    this.clear(path);
+  }
+
+  /** Remove everything below directory `path`, keeping `path` itself. */
+  clear(path: string): void {
+    const names = this.kids.get(path);
+    if (!names) return;
+    for (const n of [...names]) this.remove(join(path, n));
+    if (this.slots.get(path)?.entry.type === 'dir') names.clear();
+    else this.kids.delete(path);
+  }
+
+  /** Make sure every ancestor of `path` is a directory. */
+  ensureParents(path: string): void {
+    const parent = parentOf(path);
+    if (path === '') return;
+    const slot = this.slots.get(parent);
+    if (slot?.entry.type !== 'dir') {
+      this.ensureParents(parent);
+      if (slot) this.remove(parent);
+      this.slots.set(parent, { layer: -1, entry: implicitDir(parent), group: '' });
+      this.kids.set(parent, new Set());
+      this.kids.get(parentOf(parent))?.add(baseOf(parent));
+    }
+  }
+
+  put(path: string, slot: Slot): void {
+    this.ensureParents(path);
+    const old = this.slots.get(path);
+    // A directory over a directory merges; any other replacement hides what was below.
+    if (old && !(old.entry.type === 'dir' && slot.entry.type === 'dir')) this.remove(path);
+    this.slots.set(path, slot);
+    if (slot.entry.type === 'dir' && !this.kids.has(path)) this.kids.set(path, new Set());
+    if (path !== '') this.kids.get(parentOf(path))!.add(baseOf(path));
+  }
+}
+
+/** Resolve a hardlink to the entry it points at in the same layer. */
+function linkTarget(byPath: Map<string, LayerEntry>, e: LayerEntry): LayerEntry | undefined {
+  let t: LayerEntry | undefined = e;
+  for (let hops = 0; t?.type === 'link' && hops < 16; hops++) t = byPath.get(t.linkname ?? '');
+  return t?.type === 'link' ? undefined : t;
+}
+
+function applyLayer(b: Builder, layer: LayerInput, idx: number): void {
+  // Whiteouts and opaque markers apply to lower layers only, so they go first.
+  for (const e of layer.entries) {
+    if (e.opaque) b.clear(parentOf(e.path));
+    else if (e.whiteout) b.remove(join(parentOf(e.path), baseOf(e.path).slice(WHITEOUT.length)));
+  }
+  const byPath = new Map(layer.entries.map((e) => [e.path, e]));
+  for (const e of layer.entries) {
+    if (e.whiteout || e.opaque) continue;
+    if (e.type === 'link') {
+      const target = linkTarget(byPath, e);
+      if (target) b.put(e.path, { layer: idx, entry: target, group: `${idx}\0${target.path}` });
+      continue;
+    }
+    b.put(e.path, { layer: idx, entry: e, group: `${idx}\0${e.path}` });
+  }
+}
+
+/** Apply layers bottom to top with the OCI rules and number the result. */
+export function mergeLayers(layersBottomToTop: LayerInput[]): MergedTree {
+  const b = new Builder();
+  layersBottomToTop.forEach((l, i) => applyLayer(b, l, i));
+  const paths = [...b.slots.keys()].sort();
+  const groupIno = new Map<string, number>();
+  const groupCount = new Map<string, number>();
+  for (const p of paths) {
+    const s = b.slots.get(p)!;
+    if (s.entry.type !== 'dir') groupCount.set(s.group, (groupCount.get(s.group) ?? 0) + 1);
+  }
+  const entries = new Map<string, MergedEntry>();
+  const children = new Map<string, string[]>();
+  paths.forEach((p, i) => {
+    const s = b.slots.get(p)!;
+    const isDir = s.entry.type === 'dir';
+    const ino = isDir ? i + 1 : (groupIno.get(s.group) ?? groupIno.set(s.group, i + 1).get(s.group)!);
+    const names = isDir ? [...(b.kids.get(p) ?? [])].sort() : [];
+    const subdirs = names.filter((n) => b.slots.get(join(p, n))?.entry.type === 'dir').length;
+    entries.set(p, { path: p, layer: s.layer, entry: s.entry, ino, nlink: isDir ? 2 + subdirs : groupCount.get(s.group)! });
+    if (isDir) children.set(p, names);
+  });
+  return { entries, children };
+}
