@@ -1,7 +1,7 @@
 /** Output helpers matching docker's formatting (go-units and tabwriter). */
 
-/** docker's HumanSizeWithPrecision(n, 3): decimal units, 3 significant digits. */
-export function humanSize(bytes: number): string {
+/** docker's HumanSizeWithPrecision(n, precision): decimal units; HumanSize is precision 4. */
+export function humanSize(bytes: number, precision = 3): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
   let n = bytes;
   let i = 0;
@@ -9,7 +9,7 @@ export function humanSize(bytes: number): string {
     n /= 1000;
     i++;
   }
-  return `${Number(n.toPrecision(3))}${units[i]}`;
+  return `${Number(n.toPrecision(precision))}${units[i]}`;
 }
 
 /** docker's HumanDuration. */
@@ -42,4 +42,31 @@ export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** docker's TruncateID: the hex of an ID, 12 digits. */
+export function truncateId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Go's time.Time.String() in the local zone, to the second: "2021-03-04 03:24:42 +0100 CET". */
+export function goTime(iso: string | undefined): string {
+  const t = new Date(iso ? Date.parse(iso) : 0);
+  if (Number.isNaN(t.getTime())) return goTime(undefined);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const off = -t.getTimezoneOffset();
+  const sign = off < 0 ? '-' : '+';
+  const hhmm = `${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+  const short = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(t).find((x) => x.type === 'timeZoneName')?.value;
+  // Go names a zone by its abbreviation, or by its offset when it has none
+  const zone = off === 0 && (!short || /^(UTC|GMT)$/.test(short)) ? 'UTC' : short && /^[A-Z]{3,5}$/.test(short) && short !== 'GMT' ? short : `${sign}${hhmm.endsWith('00') ? hhmm.slice(0, 2) : hhmm}`;
+  return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())} ${sign}${hhmm} ${zone}`;
+}
+
+/** docker's Ellipsis: at most `max` display columns, the last one "…" when cut. */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  if (max <= 0) return '';
+  if (chars.length <= max) return s;
+  return max === 1 ? chars[0]! : `${chars.slice(0, max - 1).join('')}…`;
 }
