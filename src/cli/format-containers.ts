@@ -49,7 +49,7 @@ export function containerRows(list: ContainerSummary[], o: { trunc: boolean }): 
       Mounts: (c.mounts ?? []).map((m) => (o.trunc ? ellipsis(m, 15) : m)).join(','),
       Names: o.trunc ? (c.names.find((n) => !n.includes('/')) ?? '') : c.names.join(','),
       Networks: (c.networks ?? []).join(','),
-      Platform: '',
+      Platform: null,
       Ports: c.ports ?? '',
       RunningFor: since(c.created),
       Size: `${humanSize(c.sizeRw ?? 0)}${c.sizeRootFs ? ` (virtual ${humanSize(c.sizeRootFs)})` : ''}`,

@@ -39,7 +39,8 @@ export class GoTemplate {
     try {
       this.parser = new GoParser('').funcs(stubs).parse(text);
     } catch (err) {
-      throw new TemplateError(err instanceof Error ? err.message : String(err));
+      // the package words one message differently from Go's parser
+      throw new TemplateError((err instanceof Error ? err.message : String(err)).replace(/(function "[^"]*") is not defined/, '$1 not defined'));
     }
     this.root = this.parser.tree!.root as unknown as ListNode;
   }

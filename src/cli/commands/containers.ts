@@ -82,8 +82,8 @@ export const registerContainerCommands: Register = (program: Command, action, de
           l.summary.sizeRootFs = l.summary.sizeRw + (store.index.image(l.record.imageId)?.size ?? 0);
         }
       }
-      // docker: without -a only running containers, unless a status or exited filter asks for others
-      if (!o.all && !filters.has('status') && !filters.has('exited')) listed = listed.filter((l) => l.summary.state === 'running');
+      // docker: without -a only running containers; a status filter implies -a (exited= does not)
+      if (!o.all && !filters.has('status')) listed = listed.filter((l) => l.summary.state === 'running');
       const shown = filterContainers(listed.map((l) => l.summary), filters, isAncestor(store));
       return renderRows(format, containerRows(shown, { trunc: o.trunc }), CONTAINERS);
     })));
