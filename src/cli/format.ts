@@ -1,4 +1,5 @@
 /** Output helpers matching docker's formatting (go-units and tabwriter). */
+import { tabwrite } from './format-tabwriter.js';
 
 /** docker's HumanSizeWithPrecision(n, precision): decimal units; HumanSize is precision 4. */
 export function humanSize(bytes: number, precision = 3): string {
@@ -36,12 +37,9 @@ export function since(iso: string | undefined, now = Date.now()): string {
   return Number.isNaN(t) ? 'N/A' : `${humanDuration(Math.max(0, now - t))} ago`;
 }
 
-/** Columns padded like docker's tabwriter (min width, 3 spaces of padding). */
+/** A header and rows through docker's tabwriter (min width 10, 3 spaces of padding). */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return tabwrite([header, ...rows].map((r) => r.join('\t')).join('\n'));
 }
 
 /** docker's TruncateID: the hex of an ID, 12 digits. */
