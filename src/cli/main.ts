@@ -18,6 +18,16 @@ import { VERSION } from './version.js';
 const EPIPE_STATUS = 141;
 const isEpipe = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'EPIPE';
 
+/** docker's boolean flags take `=false` (`history -H=false`); commander spells that `--no-human`. Only history has one. */
+function dockerBooleans(argv: string[]): string[] {
+  const at = argv.indexOf('history');
+  if (at < 0) return argv;
+  return argv.map((a, i) => {
+    const m = i > at ? /^(-H|--human)=(true|false|1|0)$/.exec(a) : null;
+    return m ? (/^(true|1)$/.test(m[2]!) ? '--human' : '--no-human') : a;
+  });
+}
+
 /** docker's usage errors: one line, then where to read more. */
 function oneLineUsage(cmd: Command): void {
   const path: string[] = [];
@@ -74,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const program = buildProgram(() => (ctx ??= new Context(program.opts().root, !!program.opts().debug)), (s) => process.stdout.write(`${s}\n`));
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(dockerBooleans(argv));
     return epipe ? EPIPE_STATUS : ctx?.exitCode ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;

@@ -22,9 +22,6 @@ export function pruneReport(r: RemoveResult): string[] {
   return lines.length ? ['Deleted Images:', ...lines, ''] : [];
 }
 
-/** `-H=false` / `--human false` as docker's boolean flags take them. */
-const bool = (v: string) => !/^=?(false|0)$/i.test(v);
-
 export const registerImageCommands: Register = (program: Command, action, define) => {
   define(['images', 'image ls|list'], (c) => c.description('List images')
     .argument('[repository]', 'only images of REPOSITORY[:TAG] (a pattern, as --filter reference=)')
@@ -47,7 +44,8 @@ export const registerImageCommands: Register = (program: Command, action, define
 
   define(['history', 'image history'], (c) => c.description('Show the history of an image')
     .argument('<image>')
-    .option('-H, --human [bool]', 'print sizes and dates in human readable format (default true)', bool, true)
+    .option('-H, --human', 'print sizes and dates in human readable format (default; -H=false or --no-human for bytes and RFC 3339 dates)', true)
+    .option('--no-human')
     .option('--no-trunc', "don't truncate output")
     .option('-q, --quiet', 'only show image IDs')
     .option('--format <format>', FORMAT_HELP)
