@@ -168,8 +168,8 @@ class State {
     const body = this.tmpl.lookup(n.name);
     if (!body) this.fail(n, `template ${JSON.stringify(n.name)} not defined`);
     if (++this.depth > 1000) this.fail(n, 'exceeded maximum template depth (1000)');
-    const saved = this.vars.splice(0);
     const d = this.pipeline(dot, n.pipe);
+    const saved = this.vars.splice(0);
     this.vars.push({ name: '$', value: d });
     try {
       this.walk(d, body);

@@ -45,6 +45,7 @@ describe('Go template execution', () => {
     ['html, js and urlquery', '{{html "<a&b>"}} {{js "it\'s"}} {{urlquery "a b&c"}}', "&lt;a&amp;b&gt; it\\'s a+b%26c"],
     ['a method with an argument', '{{.Label "a"}}{{.Label "zz"}}', '1'],
     ['define and template', '{{define "T"}}[{{.}}]{{end}}{{template "T" .ID}}', '[abc]'],
+    ['template with a variable argument; $ is its argument inside', '{{define "T"}}{{$}}{{end}}{{$x := .Tag}}{{template "T" $x}}', 'latest'],
     ['range over an integer', '{{range 3}}{{.}}{{end}}', '012'],
   ])('%s', (_name, tmpl, want) => expect(run(tmpl)).toBe(want));
 
