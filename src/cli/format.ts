@@ -47,18 +47,33 @@ export function truncateId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
+// built once, and the zone name cached per UTC offset: Intl formatting costs tens of µs and a table formats a time per row
+const zoneNames = ['en-US', 'en-GB'].map((l) => new Intl.DateTimeFormat(l, { timeZoneName: 'short' }));
+const zoneByOffset = new Map<number, string>();
+
+/**
+ * Go's zone name: its abbreviation ("UTC", "CET", "EST"), as far as Intl
+ * knows one (en-US names American zones, en-GB European ones), else the
+ * numeric offset as Go prints a zone without one ("+0530").
+ */
+function zoneName(t: Date, off: number, numeric: string): string {
+  let zone = zoneByOffset.get(off);
+  if (zone === undefined) {
+    const names = zoneNames.map((f) => f.formatToParts(t).find((x) => x.type === 'timeZoneName')?.value ?? '');
+    zone = names.find((n) => /^[A-Z]{2,5}$/.test(n)) ?? (numeric.endsWith('00') ? numeric.slice(0, 3) : numeric);
+    zoneByOffset.set(off, zone);
+  }
+  return zone;
+}
+
 /** Go's time.Time.String() in the local zone, to the second: "2021-03-04 03:24:42 +0100 CET". */
 export function goTime(iso: string | undefined): string {
   const t = new Date(iso ? Date.parse(iso) : 0);
   if (Number.isNaN(t.getTime())) return goTime(undefined);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   const off = -t.getTimezoneOffset();
-  const sign = off < 0 ? '-' : '+';
-  const hhmm = `${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
-  const short = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(t).find((x) => x.type === 'timeZoneName')?.value;
-  // Go names a zone by its abbreviation, or by its offset when it has none
-  const zone = off === 0 && (!short || /^(UTC|GMT)$/.test(short)) ? 'UTC' : short && /^[A-Z]{3,5}$/.test(short) && short !== 'GMT' ? short : `${sign}${hhmm.endsWith('00') ? hhmm.slice(0, 2) : hhmm}`;
-  return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())} ${sign}${hhmm} ${zone}`;
+  const numeric = `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+  return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())} ${numeric} ${zoneName(t, off, numeric)}`;
 }
 
 /** docker's Ellipsis: at most `max` display columns, the last one "…" when cut. */

@@ -154,6 +154,13 @@ describe('images (docker image ls)', () => {
     expect(row.UniqueSize).toBe(humanSize(sizes.b, 4));
   });
 
+  it("prints CreatedAt as Go's time.Time.String() in the local zone", async () => {
+    const at = (tz: string) => laminaOk(root, ['images', '--format', '{{.CreatedAt}}', 'app:latest'], { env: { ...env, TZ: tz } });
+    expect(await at('UTC')).toBe('2024-01-02 03:04:05 +0000 UTC\n');
+    expect(await at('Europe/Berlin')).toBe('2024-01-02 04:04:05 +0100 CET\n');
+    expect(await at('America/New_York')).toBe('2024-01-01 22:04:05 -0500 EST\n');
+  });
+
   it('renders the documented templates', async () => {
     const plain = (await ok('images', '--format', '{{.ID}}: {{.Repository}}')).trim().split('\n');
     expect(plain).toContain(`${short(ids.a!)}: app`);
