@@ -307,6 +307,6 @@ describe('tags, removal, import, history', () => {
     expect(info.RootFS.Layers).toHaveLength(1);
     const history = (await laminaOk(root, ['history', 'imported:v1'])).trim().split('\n');
     expect(history[0]).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
-    expect(history[1]).toMatch(new RegExp(`^${id.slice(7, 19)}\\s+(Less than a second|\\d+ seconds) ago\\s+\\S+\\s+my rootfs$`));
+    expect(history[1]).toMatch(new RegExp(`^${id.slice(7, 19)}\\s+(Less than a second|\\d+ seconds?) ago\\s+\\S+\\s+my rootfs$`));
   });
 });
