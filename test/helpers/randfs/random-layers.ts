@@ -41,6 +41,8 @@ export interface StackOptions {
   nonUtf8?: boolean;
   /** Mtimes before 1970 and after 2106 as well (default true). */
   extremeTimes?: boolean;
+  /** Give the root this mode (owner root) in the first layer only; default: random root entries. */
+  rootMode?: number;
 }
 
 type Kind = Exclude<GenType, 'link' | 'whiteout' | 'opaque'>;
@@ -73,14 +75,17 @@ class StackBuilder {
   private touched = new Set<string>();
   private serial = 0;
 
-  constructor(private readonly rng: Rng, private readonly opts: Required<StackOptions>) {}
+  constructor(private readonly rng: Rng, private readonly opts: Required<Omit<StackOptions, 'rootMode'>> & StackOptions) {}
 
   build(): GenLayer[] {
     const out: GenLayer[] = [];
     for (let i = 0; i < this.opts.layers; i++) {
       this.layer = [];
       this.touched = new Set();
-      if (this.rng.chance(0.3)) this.emit({ ...this.meta('dir'), path: Buffer.alloc(0), type: 'dir' });
+      const root = { ...this.meta('dir'), path: Buffer.alloc(0), type: 'dir' as const };
+      if (this.opts.rootMode === undefined ? this.rng.chance(0.3) : i === 0) {
+        this.emit(this.opts.rootMode === undefined ? root : { ...root, mode: this.opts.rootMode, uid: 0, gid: 0 });
+      }
       const n = i === 0 ? this.opts.size : Math.ceil(this.opts.size / 2);
       for (let k = 0; k < n; k++) this.step(i === 0);
       out.push({ entries: this.layer });
@@ -247,7 +252,8 @@ class StackBuilder {
   private opaque(): void {
     const p = this.lowerPath((k) => this.state.get(k) === 'dir' && (k !== '' || this.rng.chance(0.1)));
     if (!p) return;
-    if (this.rng.chance(0.8)) this.emit({ ...this.meta('dir'), path: p, type: 'dir' });
+    const keepRoot = p.length === 0 && this.opts.rootMode !== undefined;
+    if (this.rng.chance(0.8) && !keepRoot) this.emit({ ...this.meta('dir'), path: p, type: 'dir' });
     this.emit({ path: p, type: 'opaque', mode: 0o644, uid: 0, gid: 0, mtime: [0, 0] });
     for (let n = this.rng.range(0, 3); n > 0; n--) this.create(join(p, this.name()), 'file');
   }
@@ -256,9 +262,9 @@ class StackBuilder {
 /** A random layer stack for `seed`, oldest layer first. */
 export function randomLayerStack(seed: number, opts: StackOptions = {}): GenLayer[] {
   const rng = new Rng(seed);
-  const full: Required<StackOptions> = {
+  const full = {
     layers: opts.layers ?? rng.range(2, 4), size: opts.size ?? 60, nonUtf8: opts.nonUtf8 ?? false,
-    extremeTimes: opts.extremeTimes ?? true,
+    extremeTimes: opts.extremeTimes ?? true, rootMode: opts.rootMode,
   };
   return new StackBuilder(rng, full).build();
 }

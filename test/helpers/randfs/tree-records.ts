@@ -51,6 +51,12 @@ const mtimeText = (sec: number, nsec: number) => {
 
 /** The merged tree as the union model says the mount must show it. */
 export function modelRecords(layers: GenLayer[]): FsRecord[] {
+  return modelTree(layers).records;
+}
+
+/** The model's records, and the bytes of each regular file (by hex path). */
+export function modelTree(layers: GenLayer[]): { records: FsRecord[]; contents: Map<string, Buffer> } {
+  const contents = new Map<string, Buffer>();
   const tree = mergeLayers(layers.map((l) => ({ entries: toLayerEntries(l) })));
   const source = new Map<string, GenEntry>();
   layers.forEach((l, i) => l.entries.forEach((e) => source.set(`${i}\0${e.path.toString('latin1')}`, e)));
@@ -65,6 +71,7 @@ export function modelRecords(layers: GenLayer[]): FsRecord[] {
     for (const [k, v] of Object.entries(e.xattrs ?? {})) r.xattrs[k] = v.toString('hex');
     if (type === 'file') {
       const content = source.get(`${m.layer}\0${e.path}`)?.content ?? Buffer.alloc(0);
+      contents.set(r.path, content);
       Object.assign(r, { size: content.length, sha256: createHash('sha256').update(content).digest('hex') });
     }
     if (type === 'symlink') Object.assign(r, { link: hex(e.linkname ?? ''), size: Buffer.byteLength(e.linkname ?? '', 'latin1') });
@@ -72,7 +79,7 @@ export function modelRecords(layers: GenLayer[]): FsRecord[] {
     if (m.layer < 0) r.implicit = true;
     out.push(r);
   }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { records: out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)), contents };
 }
 
 /** Walks each root in one python3 child process. */

@@ -1,0 +1,79 @@
+// Random-operation differential test of the writable layer (issue 13): seeded sequences of
+// 2,000 operations (opens with every flag, writes and reads at offsets through held fds,
+// truncates, renames incl. RENAME_NOREPLACE/RENAME_EXCHANGE, links, fifos, sockets, devices,
+// chmod with setuid/setgid/sticky, chown, utimensat with UTIME_NOW/UTIME_OMIT and ns, user.*
+// xattrs, unlink of open files, readdir; some as uid 1000) run by test/helpers/randfs/py/
+// difftest.py in a child process on a writable mount of a random image and on a plain
+// directory that starts as the same merged tree. Everything a program can observe must be
+// the same; see formatDifftest's output for the first difference and the kinds.
+//
+//   LAMINA_DIFFTEST_SEEDS=1,2,3   seeds (default 1,2,3)
+//   LAMINA_DIFFTEST_OPS=2000      operations per seed
+//   LAMINA_DIFFTEST_TARGET=lamina|overlayfs|fuse-overlayfs   what the first block runs against
+import { describe, expect, it } from 'vitest';
+import { canMount } from '../helpers/containers.js';
+import {
+  formatDifftest,
+  fuseOverlayfs,
+  kernelOverlay,
+  laminaContainer,
+  runDifftest,
+  type DifftestResult,
+  type MountUnderTest,
+} from '../helpers/randfs/difftest.js';
+import { run } from '../helpers/proc.js';
+
+const SEEDS = process.env.LAMINA_DIFFTEST_SEEDS?.split(',').map(Number) ?? [1, 2, 3];
+const OPS = Number(process.env.LAMINA_DIFFTEST_OPS ?? 2000);
+const TARGETS: Record<string, MountUnderTest> = { lamina: laminaContainer, overlayfs: kernelOverlay(), 'fuse-overlayfs': fuseOverlayfs };
+const TARGET = TARGETS[process.env.LAMINA_DIFFTEST_TARGET ?? 'lamina'];
+if (!TARGET) throw new Error(`LAMINA_DIFFTEST_TARGET: unknown target (one of ${Object.keys(TARGETS).join(', ')})`);
+const hasOverlay = (await run('grep', ['-qw', 'overlay', '/proc/filesystems'])).code === 0;
+
+const total = (r: DifftestResult) => r.differingOps + r.treeDiffs + r.initialDiffs.length + r.dirNlink;
+
+/**
+ * Documented or known behaviour of kernel overlayfs that a plain directory does not share,
+ * each seen in the runs (native-notes/difftest.md has the details).
+ */
+const OVERLAYFS_DEVIATIONS: Array<[RegExp, string]> = [
+  [/: ctime changed on the mount \(oracle: unchanged\) of /, 'copy-up gives the copied object and its copied parents a new ctime'],
+  [/^open.*: mtime changed on the mount \(oracle: unchanged\) of /, 'metacopy=on: the data copy-up on open for write sets mtime'],
+  [/^rename.*: mtime changed on the mount \(oracle: unchanged\) of parent2?$/, 'a rename that fails after copying up still touches the parent'],
+  [/^p?write: [mc]time unchanged on the mount \(oracle: changed\) of (fd|same inode) \(fifo\)$/, 'writes to a fifo leave its times'],
+  [/: EXDEV \(oracle /, 'a rename or link that needs a redirect longer than redirect_max (256 bytes)'],
+  [/^unlink.*: ctime unchanged on the mount \(oracle: changed\) of (fd|same inode)/, 'an open file that was not copied up keeps the lower inode\'s ctime after unlink'],
+  [/\bnlink( of |: mount | oracle=)/, "a lower hardlink's st_nlink counts the names in its own layer, not the merged names"],
+];
+
+/** Differences of any kind (operations, the tree before and after) that no known deviation explains. */
+function unexplained(r: DifftestResult, known: Array<[RegExp, string]>): string[] {
+  return [...Object.keys(r.categories), ...r.initialDiffs, ...r.treeExamples].filter((d) => !known.some(([re]) => re.test(d)));
+}
+
+describe.runIf(canMount)(`random operations on a ${TARGET.name} mount vs a plain directory`, () => {
+  // Known failures today (fuse-native), e.g. ctime not updated by chmod/chown/link/rename/
+  // setxattr, utimensat ignoring UTIME_NOW/UTIME_OMIT and nanoseconds, the server's umask and
+  // lost setgid bits on new entries, sockets stored as fifos (EIO), RENAME_NOREPLACE and
+  // RENAME_EXCHANGE refused (EINVAL), nlink of new hardlinks, .fuse_hidden names in readdir,
+  // directory st_nlink 1. The native server (issue 13) must pass: then turn it.fails into it.
+  for (const seed of SEEDS) {
+    it.fails(`seed ${seed}: ${OPS} operations give the same results, stats and tree (known failures today)`, async () => {
+      const r = await runDifftest(TARGET, seed, { ops: OPS });
+      console.log(formatDifftest(r));
+      expect(r.executed).toBeGreaterThan(OPS * 0.9);
+      expect(total(r), `${r.target} differs from the oracle`).toBe(0);
+    }, 600_000);
+  }
+});
+
+describe.runIf(canMount && hasOverlay)('the differential test itself, against kernel overlayfs', () => {
+  it('finds nothing beyond overlayfs\'s known deviations, and does find those', async () => {
+    const r = await runDifftest(kernelOverlay(), SEEDS[0]!, { ops: OPS });
+    console.log(formatDifftest(r));
+    expect(r.executed).toBeGreaterThan(OPS * 0.9);
+    expect(r.userOps).toBeGreaterThan(OPS * 0.05);
+    expect(unexplained(r, OVERLAYFS_DEVIATIONS)).toEqual([]);
+    expect(r.differingOps).toBeGreaterThan(0); // copy-up ctimes at least: the comparison is live
+  }, 600_000);
+});
