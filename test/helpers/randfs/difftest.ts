@@ -135,7 +135,7 @@ export async function runDifftest(target: MountUnderTest, seed: number, opts: Di
       const [mounted, expected] = await walkTrees(mnt, oracle);
       // directory st_nlink is reported once per directory by the run itself
       const initialDiffs = diffRecords(expected!, mounted!, { labels: ['oracle', 'mount'], ignore: ['dirNlink'] });
-      const args = [`${PY_DIR}difftest.py`, mnt, oracle, '--seed', String(seed), '--ops', String(opts.ops ?? 2000)];
+      const args = ['-B', `${PY_DIR}difftest.py`, mnt, oracle, '--seed', String(seed), '--ops', String(opts.ops ?? 2000)];
       if (opts.stopAtFirst) args.push('--stop-at-first');
       if (opts.nonUtf8) args.push('--non-utf8');
       for (const f of target.ignore ?? []) args.push('--ignore', f);

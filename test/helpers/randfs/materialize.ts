@@ -38,7 +38,7 @@ const fromRecord = (r: FsRecord): Spec => ({
 export async function materialize(trees: Array<{ root: string; entries: Spec[] }>, scratch: string): Promise<void> {
   const file = path.join(scratch, `materialize-${process.pid}-${Date.now()}.json`);
   await writeFile(file, JSON.stringify(trees));
-  await runOk('python3', [`${PY_DIR}materialize.py`, file], { timeout: 120_000 });
+  await runOk('python3', ['-B', `${PY_DIR}materialize.py`, file], { timeout: 120_000 });
 }
 
 /** The merged tree, as a plain directory. */

@@ -286,7 +286,7 @@ export function toLayerEntries(layer: GenLayer): LayerEntry[] {
   return layer.entries.map((e) => {
     const marker = e.type === 'whiteout' || e.type === 'opaque';
     const entry: LayerEntry = {
-      path: marker ? key(memberName(e)) : key(e.path), type: marker ? 'file' : e.type, mode: e.mode, uid: e.uid, gid: e.gid,
+      path: marker ? key(memberName(e)) : key(e.path), type: e.type === 'whiteout' || e.type === 'opaque' ? 'file' : e.type, mode: e.mode, uid: e.uid, gid: e.gid,
       size: e.content?.length ?? 0, mtimeSec: e.mtime[0], mtimeNsec: e.mtime[1], whiteout: e.type === 'whiteout',
       opaque: e.type === 'opaque', offset: 0,
     };

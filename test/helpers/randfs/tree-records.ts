@@ -84,7 +84,7 @@ export function modelTree(layers: GenLayer[]): { records: FsRecord[]; contents: 
 
 /** Walks each root in one python3 child process. */
 export async function walkTrees(...roots: string[]): Promise<FsRecord[][]> {
-  const r = await runOk('python3', [`${PY_DIR}walk.py`, ...roots], { timeout: 120_000 });
+  const r = await runOk('python3', ['-B', `${PY_DIR}walk.py`, ...roots], { timeout: 120_000 });
   return JSON.parse(r.stdout) as FsRecord[][];
 }
 

@@ -10,6 +10,10 @@ TYPES = {stat.S_IFREG: 'file', stat.S_IFDIR: 'dir', stat.S_IFLNK: 'symlink', sta
          stat.S_IFCHR: 'char', stat.S_IFBLK: 'block', stat.S_IFSOCK: 'socket'}
 
 
+def kind_of(mode):
+    return TYPES[stat.S_IFMT(mode)]
+
+
 def ns_text(ns):
     sec, nsec = divmod(ns, 1_000_000_000)
     return '%d.%09d' % (sec, nsec)
@@ -47,7 +51,7 @@ def sha256_fd(fd):
 
 def record(rel, st, dir_fd, name, content=True):
     """The record of one entry; `name` is relative to the open directory `dir_fd`."""
-    kind = TYPES[stat.S_IFMT(st.st_mode)]
+    kind = kind_of(st.st_mode)
     r = {'path': rel.hex(), 'type': kind, 'mode': stat.S_IMODE(st.st_mode), 'uid': st.st_uid, 'gid': st.st_gid,
          'nlink': st.st_nlink, 'ino': '%d:%d' % (st.st_dev, st.st_ino), 'mtime': ns_text(st.st_mtime_ns)}
     if kind in ('file', 'symlink'):
@@ -66,30 +70,34 @@ def record(rel, st, dir_fd, name, content=True):
     return r
 
 
-def walk(root, skip=lambda rel: False):
-    """Records of everything under `root` (bytes), root included as path ''. Directories
-    are opened one by one (O_NOFOLLOW) so paths longer than PATH_MAX still work."""
-    out = []
+def entries(root, skip=lambda rel: False):
+    """(relative path, lstat, open parent dir fd, name) for everything under `root` (bytes),
+    root included as path ''; names sorted. Directories are opened one by one (O_NOFOLLOW),
+    so paths longer than PATH_MAX still work; the fd is only valid during the step."""
     top = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        out.append(record(b'', os.stat(top), top, b''))
-        _walk_dir(top, b'', out, skip)
+        yield b'', os.fstat(top), top, b''
+        yield from _entries(top, b'', skip)
     finally:
         os.close(top)
-    return out
 
 
-def _walk_dir(dir_fd, rel, out, skip):
+def _entries(dir_fd, rel, skip):
     for name in sorted(os.listdir(dir_fd)):
         name = os.fsencode(name)
         child = rel + b'/' + name if rel else name
         if skip(child):
             continue
         st = os.lstat(name, dir_fd=dir_fd)
-        out.append(record(child, st, dir_fd, name))
+        yield child, st, dir_fd, name
         if stat.S_ISDIR(st.st_mode):
             fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
             try:
-                _walk_dir(fd, child, out, skip)
+                yield from _entries(fd, child, skip)
             finally:
                 os.close(fd)
+
+
+def walk(root, skip=lambda rel: False):
+    """Records of everything under `root`."""
+    return [record(rel, st, dir_fd, name) for rel, st, dir_fd, name in entries(root, skip)]

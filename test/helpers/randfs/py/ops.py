@@ -13,6 +13,7 @@ import pickle
 import socket
 import stat
 
+from fsrecord import entries, kind_of
 from syscalls import RENAME_EXCHANGE, RENAME_NOREPLACE, UTIME_NOW, UTIME_OMIT, futimens, renameat2, utimensat
 
 NEW_NAMES = [b'n0', b'n1', b'n2', b'n3', b'n4', b'n5', b'with space', 'ü-ñ'.encode(), b'new\nline', b'.hidden', b'-dash']
@@ -61,15 +62,7 @@ class Tree:
 
     @classmethod
     def scan(cls, root):
-        entries = {}
-        top = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            st = os.fstat(top)
-            entries[b''] = ('dir', (st.st_dev, st.st_ino), 0)
-            _scan(top, b'', entries)
-        finally:
-            os.close(top)
-        return cls(entries)
+        return cls({rel: (kind_of(st.st_mode), (st.st_dev, st.st_ino), st.st_size) for rel, st, _, _ in entries(root)})
 
     def partners(self, rel):
         """Other names of the same inode (hardlinks)."""
@@ -77,25 +70,6 @@ class Tree:
         if not e or e[0] == 'dir':
             return []
         return [p for p, f in self.entries.items() if f[1] == e[1] and p != rel]
-
-
-def _scan(dir_fd, rel, out):
-    for name in sorted(os.listdir(dir_fd)):  # sorted: the draws must not depend on directory order
-        name = os.fsencode(name)
-        child = join(rel, name)
-        st = os.lstat(name, dir_fd=dir_fd)
-        out[child] = (kind_of(st.st_mode), (st.st_dev, st.st_ino), st.st_size)
-        if stat.S_ISDIR(st.st_mode):
-            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
-            try:
-                _scan(fd, child, out)
-            finally:
-                os.close(fd)
-
-
-def kind_of(mode):
-    return {stat.S_IFREG: 'file', stat.S_IFDIR: 'dir', stat.S_IFLNK: 'symlink', stat.S_IFIFO: 'fifo',
-            stat.S_IFCHR: 'char', stat.S_IFBLK: 'block', stat.S_IFSOCK: 'socket'}[stat.S_IFMT(mode)]
 
 
 class Generator:
