@@ -5,6 +5,7 @@
  * MountUnderTest mounts the image's layers writable, so lamina's container mount,
  * kernel overlayfs, fuse-overlayfs (and later the native server) run the same sequence.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run, runOk } from '../proc.js';
@@ -37,7 +38,7 @@ export const laminaContainer: MountUnderTest = {
 async function overlayLowers(img: RandomImage): Promise<string[]> {
   const base = path.join(img.store.work, 'lowers');
   const dirs = img.layers.map((_, i) => path.join(base, String(i)));
-  if ((await run('test', ['-d', base])).code !== 0) {
+  if (!existsSync(base)) {
     await mkdir(base);
     await materialize(img.layers.map((_, i) => ({ root: dirs[i]!, entries: overlayLayerSpec(img.layers, i) })), img.store.work);
   }

@@ -114,56 +114,14 @@ class Run:
     # -- one operation -------------------------------------------------------
 
     def step(self, index):
-        op = None
-        for _ in range(50):
-            op = self.gen.draw(self.tree, self.blocked, self.fds)
-            if op and not self.moves_diverged(op):
-                break
-            op = None
+        op = self.draw()
         if not op:
             return
         watch = self.watch_list(op)
-        pre = {}  # oracle inode -> (mount lstat, oracle lstat) before the op, at the same path
-        for _, rel in watch:
-            m0, o0 = lstat_or_none(self.mount, rel), lstat_or_none(self.oracle, rel)
-            if o0 is not None:
-                pre[(o0.st_dev, o0.st_ino)] = (m0, o0)
-        pre_fd = {fid: (fstat_or_none(self.mount, fid), fstat_or_none(self.oracle, fid)) for fid in self.live_fds()}
-        w0 = time.time_ns()
-        if 'user' in op:
-            res_m, res_o = apply_both_as(op, [self.mount, self.oracle], op['user'])
-            self.user_ops += 1
-        else:
-            res_m, res_o = apply(op, self.mount), apply(op, self.oracle)
-        w1 = time.time_ns()
+        before = self.stats_before(watch)
+        res_m, res_o, wall = self.execute(op)
         self.executed += 1
-        diffs = []
-        if 'stat' in res_m and 'stat' in res_o:
-            for f in self.args.ignore:
-                res_m['stat'].pop(f, None)
-                res_o['stat'].pop(f, None)
-        if op['op'] == 'readdir':
-            for r in (res_m, res_o):  # names of diverged entries differ already
-                if 'names' in r:
-                    r['names'] = [n for n in r['names'] if not self.blocked(join(op['path'], n))]
-        closing_diverged = op['op'] == 'close' and self.fds.get(op['fd'], {}).get('diverged')
-        if res_m != res_o and not closing_diverged:
-            diffs.append(self.result_diff(op, res_m, res_o))
-        ctx = (op, (w0, w1), self.explicit_times_inode(op, res_m, res_o))
-        for role, rel in watch:
-            m1, o1 = lstat_or_none(self.mount, rel), lstat_or_none(self.oracle, rel)
-            # times are compared per inode: after a rename the target path shows the source's inode
-            m0, o0 = pre.get((o1.st_dev, o1.st_ino), (None, None)) if o1 is not None else (None, None)
-            diffs += self.compare_stat(ctx, role, rel, m0, o0, m1, o1)
-        for fid, (m0, o0) in pre_fd.items():
-            if fid in self.fds and not self.fds[fid]['diverged']:
-                diffs += self.compare_stat(ctx, 'fd', fid, m0, o0, fstat_or_none(self.mount, fid), fstat_or_none(self.oracle, fid))
-        if res_m != res_o:
-            # what follows from a different result (a file not renamed, its parents' times) is not counted again
-            for d in diffs[1:] if not closing_diverged else diffs:
-                if d[2] is not None:
-                    self.mark_diverged(d[2])
-            diffs = [] if closing_diverged else diffs[:1]
+        diffs = self.compare(op, watch, before, res_m, res_o, wall)
         self.bookkeeping(op, res_m, res_o)
         self.history.append('%d: %s -> mount %s, oracle %s' % (index, show_op(op), show_result(res_m), show_result(res_o)))
         if self.args.trace:
@@ -174,6 +132,59 @@ class Run:
             self.record(index, op, res_m, res_o, diffs)
         if op['op'] in STRUCTURAL and 'err' not in res_o:
             self.tree = Tree.scan(self.oracle.root)
+
+    def draw(self):
+        for _ in range(50):
+            op = self.gen.draw(self.tree, self.blocked, self.fds)
+            if op and not self.moves_diverged(op):
+                return op
+        return None
+
+    def stats_before(self, watch):
+        """lstat by oracle inode (mount and oracle, at the same path), and fstat of every live fd."""
+        by_ino = {}
+        for _, rel in watch:
+            m0, o0 = lstat_or_none(self.mount, rel), lstat_or_none(self.oracle, rel)
+            if o0 is not None:
+                by_ino[(o0.st_dev, o0.st_ino)] = (m0, o0)
+        fds = {fid: (fstat_or_none(self.mount, fid), fstat_or_none(self.oracle, fid)) for fid in self.live_fds()}
+        return by_ino, fds
+
+    def execute(self, op):
+        w0 = time.time_ns()
+        if 'user' in op:
+            res_m, res_o = apply_both_as(op, [self.mount, self.oracle], op['user'])
+            self.user_ops += 1
+        else:
+            res_m, res_o = apply(op, self.mount), apply(op, self.oracle)
+        for r in (res_m, res_o):
+            for f in self.args.ignore:
+                r.get('stat', {}).pop(f, None)
+            if op['op'] == 'readdir' and 'names' in r:  # names of diverged entries differ already
+                r['names'] = [n for n in r['names'] if not self.blocked(join(op['path'], n))]
+        return res_m, res_o, (w0, time.time_ns())
+
+    def compare(self, op, watch, before, res_m, res_o, wall):
+        """Differences after `op`; after a different result only that one (what follows from it,
+        a file not renamed and its parents' times, is not counted again, but does diverge)."""
+        by_ino, fds = before
+        closing_diverged = op['op'] == 'close' and self.fds.get(op['fd'], {}).get('diverged')
+        diffs = [self.result_diff(op, res_m, res_o)] if res_m != res_o and not closing_diverged else []
+        ctx = (op, wall, self.explicit_times_inode(op, res_m, res_o))
+        for role, rel in watch:
+            m1, o1 = lstat_or_none(self.mount, rel), lstat_or_none(self.oracle, rel)
+            # times are compared per inode: after a rename the target path shows the source's inode
+            m0, o0 = by_ino.get((o1.st_dev, o1.st_ino), (None, None)) if o1 is not None else (None, None)
+            diffs += self.compare_stat(ctx, role, rel, m0, o0, m1, o1)
+        for fid, (m0, o0) in fds.items():
+            if fid in self.fds and not self.fds[fid]['diverged']:
+                diffs += self.compare_stat(ctx, 'fd', fid, m0, o0, fstat_or_none(self.mount, fid), fstat_or_none(self.oracle, fid))
+        if res_m == res_o:
+            return diffs
+        for d in diffs if closing_diverged else diffs[1:]:
+            if d[2] is not None:
+                self.mark_diverged(d[2])
+        return [] if closing_diverged else diffs[:1]
 
     def moves_diverged(self, op):
         """Whether `op` would remove or move a directory that holds diverged entries."""

@@ -39,6 +39,7 @@ WEIGHTS = {
 USER_OPS = ['open', 'truncate', 'mkdir', 'rmdir', 'unlink', 'rename', 'link', 'symlink', 'chmod', 'chown', 'utimens',
             'setxattr', 'removexattr', 'readdir', 'mkfifo']
 USER_SHARE = 0.12
+FD_OPS = ('write', 'pwrite', 'read', 'pread', 'ftruncate', 'fstat', 'fchmod', 'futimens', 'fsync', 'close')
 USER_ID = 1000
 
 
@@ -129,76 +130,101 @@ class Generator:
         op = {'op': kind}
         if user:
             op['user'] = USER_ID
-        live = [i for i, f in fds.items() if not f['diverged']]
-        if kind in ('write', 'pwrite', 'read', 'pread', 'ftruncate', 'fstat', 'fchmod', 'futimens', 'fsync', 'close'):
-            pool = list(fds) if kind == 'close' else live
+        if kind in FD_OPS:
+            pool = list(fds) if kind == 'close' else [i for i, f in fds.items() if not f['diverged']]
             if not pool:
                 return None
             op['fd'] = rng.choice(pool)
-        if kind == 'open':
-            op['path'] = self.target(tree, blocked, ('file', 'dir', 'symlink', 'fifo'))
-            access = rng.choice(['O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_RDWR'])
-            extra = [f for f, p in (('O_CREAT', .45), ('O_EXCL', .1), ('O_TRUNC', .2), ('O_APPEND', .2),
-                                    ('O_DIRECTORY', .05)) if rng.random() < p]
-            op.update(flags=[access] + extra, mode=rng.choice(MODES + [0o666, 0o777]))
-            if not user and len(fds) < MAX_FDS and rng.random() < 0.6:
-                self.fd_serial += 1
-                op['hold'] = self.fd_serial
-        elif kind in ('write', 'pwrite'):
-            op['data'] = self.data()
-            if kind == 'pwrite':
-                op['off'] = rng.choice([0, 1, 4095, 4096, 10000, 70000])
-        elif kind in ('read', 'pread'):
-            op['n'] = rng.choice([1, 100, 4096, 200000])
-            if kind == 'pread':
-                op['off'] = rng.choice([0, 1, 100, 4096, 10000, 70000])
-        elif kind in ('truncate', 'ftruncate'):
-            op['size'] = rng.choice([0, 1, 50, 4096, 5000, 100000])
-            if kind == 'truncate':
-                op['path'] = self.target(tree, blocked, ('file', 'dir'), 0.1)
-        elif kind in ('mkdir', 'mkfifo', 'mknod', 'mksock', 'symlink'):
-            op['path'] = self.target(tree, blocked, None, 0.85)
-            op['mode'] = rng.choice(MODES)
-            if kind == 'mknod':
-                op['dev'] = rng.choice(DEVICES)
-            if kind == 'symlink':
-                op['target'] = rng.choice([b'n0', b'../x', b'/etc/passwd', b'dangling', b'a' * 300])
-        elif kind in ('rmdir', 'unlink', 'readlink'):
-            op['path'] = self.target(tree, blocked, {'rmdir': ('dir',), 'unlink': None, 'readlink': ('symlink',)}[kind], 0.1)
-            if kind == 'unlink' and op['path'] and tree.entries.get(op['path'], ('',))[0] == 'dir' and rng.random() < 0.8:
-                op['path'] = self.existing(tree, blocked, ('file', 'symlink', 'fifo', 'char', 'socket'))
-        elif kind.startswith('rename') or kind == 'link':
-            op['path'] = self.existing(tree, blocked, ('file', 'symlink', 'fifo') if kind == 'link' else None)
-            op['path2'] = self.target(tree, blocked, None, 0.5 if kind != 'rename_exchange' else 0.1)
-        elif kind in ('chmod', 'fchmod'):
-            op['mode'] = rng.choice(MODES) if rng.random() < 0.8 else rng.randrange(0o10000)
-            if kind == 'chmod':
-                op['path'] = self.existing(tree, blocked, ('file', 'dir', 'fifo'), root=rng.random() < 0.05)
-        elif kind == 'chown':
-            op['path'] = self.existing(tree, blocked)
-            op['uid'], op['gid'] = rng.choice(IDS + [-1]), rng.choice(IDS + [-1])
-            if user:
-                op['uid'] = rng.choice([-1, -1, USER_ID, 0])
-                op['gid'] = rng.choice([-1, USER_ID, 0])
-        elif kind in ('utimens', 'futimens'):
-            op['atime'], op['mtime'] = self.time(), self.time()
-            if kind == 'utimens':
-                op['path'] = self.existing(tree, blocked, root=rng.random() < 0.05)
-                op['nofollow'] = True
-        elif kind in ('setxattr', 'removexattr', 'getxattr', 'listxattr'):
-            op['path'] = self.existing(tree, blocked, ('file', 'dir') if rng.random() < 0.95 else None)
-            op['name'] = rng.choice(XATTRS[:-1] if user else XATTRS)
-            if kind == 'setxattr':
-                op['value'] = bytes(rng.getrandbits(8) for _ in range(rng.choice([0, 1, 7, 100, 300])))
-                op['xflags'] = rng.choice([0, 0, os.XATTR_CREATE, os.XATTR_REPLACE])
-        elif kind == 'readdir':
-            op['path'] = self.existing(tree, blocked, ('dir',), root=True)
-        elif kind == 'umask':
-            op['mask'] = rng.choice([0, 0o022, 0o077, 0o002, 0o027])
+        args = self.ARGS.get(kind)
+        if args:
+            args(self, op, tree, blocked, len(fds))
         if any(k in op and op[k] is None for k in ('path', 'path2')):
             return None
         self.recent.extend(op[k] for k in ('path', 'path2') if k in op)
         return op
+
+    def _open(self, op, tree, blocked, held):
+        rng = self.rng
+        op['path'] = self.target(tree, blocked, ('file', 'dir', 'symlink', 'fifo'))
+        access = rng.choice(['O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_RDWR'])
+        extra = [f for f, p in (('O_CREAT', .45), ('O_EXCL', .1), ('O_TRUNC', .2), ('O_APPEND', .2),
+                                ('O_DIRECTORY', .05)) if rng.random() < p]
+        op.update(flags=[access] + extra, mode=rng.choice(MODES + [0o666, 0o777]))
+        if 'user' not in op and held < MAX_FDS and rng.random() < 0.6:
+            self.fd_serial += 1
+            op['hold'] = self.fd_serial
+
+    def _io(self, op, tree, blocked, held):
+        rng, k = self.rng, op['op']
+        if k in ('write', 'pwrite'):
+            op['data'] = self.data()
+        if k in ('read', 'pread'):
+            op['n'] = rng.choice([1, 100, 4096, 200000])
+        if k in ('pwrite', 'pread'):
+            op['off'] = rng.choice([0, 1, 100, 4095, 4096, 10000, 70000])
+        if k in ('truncate', 'ftruncate'):
+            op['size'] = rng.choice([0, 1, 50, 4096, 5000, 100000])
+        if k == 'truncate':
+            op['path'] = self.target(tree, blocked, ('file', 'dir'), 0.1)
+
+    def _create(self, op, tree, blocked, held):
+        rng = self.rng
+        op['path'] = self.target(tree, blocked, None, 0.85)
+        op['mode'] = rng.choice(MODES)
+        if op['op'] == 'mknod':
+            op['dev'] = rng.choice(DEVICES)
+        if op['op'] == 'symlink':
+            op['target'] = rng.choice([b'n0', b'../x', b'/etc/passwd', b'dangling', b'a' * 300])
+
+    def _remove(self, op, tree, blocked, held):
+        k = op['op']
+        op['path'] = self.target(tree, blocked, {'rmdir': ('dir',), 'unlink': None, 'readlink': ('symlink',)}[k], 0.1)
+        if k == 'unlink' and tree.entries.get(op['path'], ('',))[0] == 'dir' and self.rng.random() < 0.8:
+            op['path'] = self.existing(tree, blocked, ('file', 'symlink', 'fifo', 'char', 'socket'))
+
+    def _rename(self, op, tree, blocked, held):
+        k = op['op']
+        op['path'] = self.existing(tree, blocked, ('file', 'symlink', 'fifo') if k == 'link' else None)
+        op['path2'] = self.target(tree, blocked, None, 0.1 if k == 'rename_exchange' else 0.5)
+
+    def _attrs(self, op, tree, blocked, held):
+        rng, k = self.rng, op['op']
+        if k in ('chmod', 'fchmod'):
+            op['mode'] = rng.choice(MODES) if rng.random() < 0.8 else rng.randrange(0o10000)
+        if k == 'chmod':
+            op['path'] = self.existing(tree, blocked, ('file', 'dir', 'fifo'), root=rng.random() < 0.05)
+        if k == 'chown':
+            op['path'] = self.existing(tree, blocked)
+            ids = ([-1, -1, USER_ID, 0], [-1, USER_ID, 0]) if 'user' in op else (IDS + [-1], IDS + [-1])
+            op['uid'], op['gid'] = rng.choice(ids[0]), rng.choice(ids[1])
+        if k in ('utimens', 'futimens'):
+            op['atime'], op['mtime'] = self.time(), self.time()
+        if k == 'utimens':
+            op['path'] = self.existing(tree, blocked, root=rng.random() < 0.05)
+            op['nofollow'] = True
+
+    def _xattr(self, op, tree, blocked, held):
+        rng = self.rng
+        op['path'] = self.existing(tree, blocked, ('file', 'dir') if rng.random() < 0.95 else None)
+        op['name'] = rng.choice(XATTRS[:-1] if 'user' in op else XATTRS)
+        if op['op'] == 'setxattr':
+            op['value'] = bytes(rng.getrandbits(8) for _ in range(rng.choice([0, 1, 7, 100, 300])))
+            op['xflags'] = rng.choice([0, 0, os.XATTR_CREATE, os.XATTR_REPLACE])
+
+    def _other(self, op, tree, blocked, held):
+        if op['op'] == 'readdir':
+            op['path'] = self.existing(tree, blocked, ('dir',), root=True)
+        if op['op'] == 'umask':
+            op['mask'] = self.rng.choice([0, 0o022, 0o077, 0o002, 0o027])
+
+    ARGS = {
+        'open': _open, 'write': _io, 'pwrite': _io, 'read': _io, 'pread': _io, 'truncate': _io, 'ftruncate': _io,
+        'mkdir': _create, 'mkfifo': _create, 'mknod': _create, 'mksock': _create, 'symlink': _create,
+        'rmdir': _remove, 'unlink': _remove, 'readlink': _remove, 'rename': _rename, 'rename_noreplace': _rename,
+        'rename_exchange': _rename, 'link': _rename, 'chmod': _attrs, 'fchmod': _attrs, 'chown': _attrs,
+        'utimens': _attrs, 'futimens': _attrs, 'setxattr': _xattr, 'removexattr': _xattr, 'getxattr': _xattr,
+        'listxattr': _xattr, 'readdir': _other, 'umask': _other,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -248,84 +274,78 @@ def apply(op, side):
 
 
 def _apply(op, s):
-    k = op['op']
-    p = s.full(op['path']) if 'path' in op else None
-    p2 = s.full(op['path2']) if 'path2' in op else None
-    fd = s.fds.get(op['fd']) if 'fd' in op else None
-    if 'fd' in op and fd is None:
+    a = Args(op, s)
+    if 'fd' in op and a.fd is None:
         return {'err': 'NO-FD'}
-    if k == 'open':
-        guard(p, ('file', 'dir', 'symlink', 'fifo'))
-        f = os.open(p, flags_of(op['flags']), op['mode'])
-        if 'hold' in op:
-            s.fds[op['hold']] = f
-        else:
-            os.close(f)
-        return {'ok': 1}
-    if k in ('write', 'pwrite'):
-        return {'n': os.write(fd, op['data']) if k == 'write' else os.pwrite(fd, op['data'], op['off'])}
-    if k in ('read', 'pread'):
-        return {'data': os.read(fd, op['n']) if k == 'read' else os.pread(fd, op['n'], op['off'])}
-    if k == 'ftruncate':
-        os.ftruncate(fd, op['size'])
-    elif k == 'truncate':
-        guard(p, ('file', 'dir'))
-        os.truncate(p, op['size'])
-    elif k == 'close':
-        os.close(s.fds.pop(op['fd']))
-    elif k == 'fstat':
-        return {'stat': stat_fields(os.fstat(fd))}
-    elif k == 'fchmod':
-        os.fchmod(fd, op['mode'])
-    elif k == 'futimens':
-        futimens(fd, op['atime'], op['mtime'])
-    elif k == 'fsync':
-        os.fsync(fd)
-    elif k == 'mkdir':
-        os.mkdir(p, op['mode'])
-    elif k == 'mkfifo':
-        os.mkfifo(p, op['mode'])
-    elif k == 'mknod':
-        os.mknod(p, stat.S_IFCHR | op['mode'], os.makedev(*op['dev']))
-    elif k == 'mksock':
-        return mksock(p)
-    elif k == 'symlink':
-        os.symlink(op['target'], p)
-    elif k == 'readlink':
-        return {'target': os.readlink(p)}
-    elif k == 'rmdir':
-        os.rmdir(p)
-    elif k == 'unlink':
-        os.unlink(p)
-    elif k == 'rename':
-        os.rename(p, p2)
-    elif k == 'rename_noreplace':
-        renameat2(p, p2, RENAME_NOREPLACE)
-    elif k == 'rename_exchange':
-        renameat2(p, p2, RENAME_EXCHANGE)
-    elif k == 'link':
-        os.link(p, p2, follow_symlinks=False)
-    elif k == 'chmod':
-        guard(p, ('file', 'dir', 'fifo'))
-        os.chmod(p, op['mode'])
-    elif k == 'chown':
-        os.chown(p, op['uid'], op['gid'], follow_symlinks=False)
-    elif k == 'utimens':
-        utimensat(p, op['atime'], op['mtime'], op['nofollow'])
-    elif k == 'setxattr':
-        os.setxattr(p, op['name'], op['value'], op['xflags'], follow_symlinks=False)
-    elif k == 'removexattr':
-        os.removexattr(p, op['name'], follow_symlinks=False)
-    elif k == 'getxattr':
-        return {'value': os.getxattr(p, op['name'], follow_symlinks=False)}
-    elif k == 'listxattr':
-        return {'names': sorted(os.listxattr(p, follow_symlinks=False))}
-    elif k == 'readdir':
-        guard(p, ('dir',))
-        return {'names': sorted(os.fsencode(n) for n in os.listdir(p))}
-    elif k == 'umask':
-        os.umask(op['mask'])
-    return {'ok': 1}
+    out = CALLS[op['op']](a)
+    return out if isinstance(out, dict) else {'ok': 1}
+
+
+class Args:
+    """An operation's arguments resolved on one side: full paths and the side's own fd."""
+
+    def __init__(self, op, side):
+        self.op, self.side = op, side
+        self.p = side.full(op['path']) if 'path' in op else None
+        self.p2 = side.full(op['path2']) if 'path2' in op else None
+        self.fd = side.fds.get(op['fd']) if 'fd' in op else None
+
+    def __getitem__(self, key):
+        return self.op[key]
+
+
+def _call_open(a):
+    guard(a.p, ('file', 'dir', 'symlink', 'fifo'))
+    f = os.open(a.p, flags_of(a['flags']), a['mode'])
+    if 'hold' in a.op:
+        a.side.fds[a['hold']] = f
+    else:
+        os.close(f)
+
+
+def _guarded(allowed, call):
+    def run(a):
+        guard(a.p, allowed)
+        return call(a)
+    return run
+
+
+# One entry per operation: what it calls, and what it returns besides success.
+CALLS = {
+    'open': _call_open,
+    'write': lambda a: {'n': os.write(a.fd, a['data'])},
+    'pwrite': lambda a: {'n': os.pwrite(a.fd, a['data'], a['off'])},
+    'read': lambda a: {'data': os.read(a.fd, a['n'])},
+    'pread': lambda a: {'data': os.pread(a.fd, a['n'], a['off'])},
+    'ftruncate': lambda a: os.ftruncate(a.fd, a['size']),
+    'truncate': _guarded(('file', 'dir'), lambda a: os.truncate(a.p, a['size'])),
+    'close': lambda a: os.close(a.side.fds.pop(a['fd'])),
+    'fstat': lambda a: {'stat': stat_fields(os.fstat(a.fd))},
+    'fchmod': lambda a: os.fchmod(a.fd, a['mode']),
+    'futimens': lambda a: futimens(a.fd, a['atime'], a['mtime']),
+    'fsync': lambda a: os.fsync(a.fd),
+    'mkdir': lambda a: os.mkdir(a.p, a['mode']),
+    'mkfifo': lambda a: os.mkfifo(a.p, a['mode']),
+    'mknod': lambda a: os.mknod(a.p, stat.S_IFCHR | a['mode'], os.makedev(*a['dev'])),
+    'mksock': lambda a: mksock(a.p),
+    'symlink': lambda a: os.symlink(a['target'], a.p),
+    'readlink': lambda a: {'target': os.readlink(a.p)},
+    'rmdir': lambda a: os.rmdir(a.p),
+    'unlink': lambda a: os.unlink(a.p),
+    'rename': lambda a: os.rename(a.p, a.p2),
+    'rename_noreplace': lambda a: renameat2(a.p, a.p2, RENAME_NOREPLACE),
+    'rename_exchange': lambda a: renameat2(a.p, a.p2, RENAME_EXCHANGE),
+    'link': lambda a: os.link(a.p, a.p2, follow_symlinks=False),
+    'chmod': _guarded(('file', 'dir', 'fifo'), lambda a: os.chmod(a.p, a['mode'])),
+    'chown': lambda a: os.chown(a.p, a['uid'], a['gid'], follow_symlinks=False),
+    'utimens': lambda a: utimensat(a.p, a['atime'], a['mtime'], a['nofollow']),
+    'setxattr': lambda a: os.setxattr(a.p, a['name'], a['value'], a['xflags'], follow_symlinks=False),
+    'removexattr': lambda a: os.removexattr(a.p, a['name'], follow_symlinks=False),
+    'getxattr': lambda a: {'value': os.getxattr(a.p, a['name'], follow_symlinks=False)},
+    'listxattr': lambda a: {'names': sorted(os.listxattr(a.p, follow_symlinks=False))},
+    'readdir': _guarded(('dir',), lambda a: {'names': sorted(os.fsencode(n) for n in os.listdir(a.p))}),
+    'umask': lambda a: os.umask(a['mask']),
+}
 
 
 def mksock(path):
