@@ -52,18 +52,25 @@ function unexplained(r: DifftestResult, known: Array<[RegExp, string]>): string[
 }
 
 describe.runIf(canMount)(`random operations on a ${TARGET.name} mount vs a plain directory`, () => {
-  // Known failures today (fuse-native), e.g. ctime not updated by chmod/chown/link/rename/
-  // setxattr, utimensat ignoring UTIME_NOW/UTIME_OMIT and nanoseconds, the server's umask and
-  // lost setgid bits on new entries, sockets stored as fifos (EIO), RENAME_NOREPLACE and
-  // RENAME_EXCHANGE refused (EINVAL), nlink of new hardlinks, .fuse_hidden names in readdir,
-  // directory st_nlink 1. The native server (issue 13) must pass: then turn it.fails into it.
+  // Known failures today (native server, commit 7a13d93; native-notes/difftest.md): directory
+  // st_nlink 1, fifo times not updated by writes, `.wh.*` names refused with EINVAL, chown -1 -1
+  // leaving ctime, failing operations that still change a ctime, a few nlink/ctime of other
+  // hard-link names — 16 to 25 operations of 2,000 per seed. When they are fixed (or listed as
+  // deliberate deviations like OVERLAYFS_DEVIATIONS), turn it.fails into it.
+  const results = new Map<number, DifftestResult>();
   for (const seed of SEEDS) {
-    it.fails(`seed ${seed}: ${OPS} operations give the same results, stats and tree (known failures today)`, async () => {
+    it(`seed ${seed}: runs ${OPS} operations on both, some as uid 1000`, async () => {
       const r = await runDifftest(TARGET, seed, { ops: OPS });
+      results.set(seed, r);
       console.log(formatDifftest(r));
       expect(r.executed).toBeGreaterThan(OPS * 0.9);
-      expect(total(r), `${r.target} differs from the oracle`).toBe(0);
+      expect(r.userOps).toBeGreaterThan(OPS * 0.05);
     }, 600_000);
+    it.fails(`seed ${seed}: every result, stat and the tree are the same (known failures today)`, () => {
+      const r = results.get(seed);
+      expect(r, 'the run above did not finish').toBeDefined();
+      expect(total(r!), `${r!.target} differs from the oracle`).toBe(0);
+    });
   }
 });
 

@@ -3,7 +3,7 @@
  * py/difftest.py, in a child process, on a writable mount of a random image and on a
  * plain directory that starts as the same merged tree. The mount is pluggable: a
  * MountUnderTest mounts the image's layers writable, so lamina's container mount,
- * kernel overlayfs, fuse-overlayfs (and later the native server) run the same sequence.
+ * kernel overlayfs and fuse-overlayfs run the same sequence.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -24,7 +24,7 @@ export interface MountUnderTest {
   mount(img: RandomImage, dir: string): Promise<() => Promise<void>>;
 }
 
-/** `lamina create` + `lamina mount`: today's fuse-native container mount (allow_other, default_permissions). */
+/** `lamina create` + `lamina mount`: lamina's container mount (allow_other, default_permissions). */
 export const laminaContainer: MountUnderTest = {
   name: 'lamina',
   async mount(img, dir) {

@@ -37,8 +37,9 @@ SLACK_NS = 2_000_000_000
 
 
 def show_bytes(b, limit=80):
+    """Printable ASCII as is, other bytes as \\xNN; long ones keep their start and their end."""
     s = ''.join(chr(c) if 0x20 <= c < 0x7f and c != 0x5c else '\\x%02x' % c for c in b)
-    return s if len(s) <= limit else '%s…(%d bytes)' % (s[:limit], len(b))
+    return s if len(s) <= limit else '%s…%s (%d bytes)' % (s[:limit // 3], s[-(limit * 2 // 3):], len(b))
 
 
 def show_op(op):
