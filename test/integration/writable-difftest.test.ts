@@ -10,6 +10,7 @@
 //   LAMINA_DIFFTEST_SEEDS=1,2,3   seeds (default 1,2,3)
 //   LAMINA_DIFFTEST_OPS=2000      operations per seed
 //   LAMINA_DIFFTEST_TARGET=lamina|overlayfs|fuse-overlayfs   what the first block runs against
+//   LAMINA_DIFFTEST_NON_UTF8=0    no names that are not UTF-8 (in the image and the new names)
 import { describe, expect, it } from 'vitest';
 import { canMount } from '../helpers/containers.js';
 import {
@@ -25,6 +26,7 @@ import { run } from '../helpers/proc.js';
 
 const SEEDS = process.env.LAMINA_DIFFTEST_SEEDS?.split(',').map(Number) ?? [1, 2, 3];
 const OPS = Number(process.env.LAMINA_DIFFTEST_OPS ?? 2000);
+const NON_UTF8 = process.env.LAMINA_DIFFTEST_NON_UTF8 !== '0';
 const TARGETS: Record<string, MountUnderTest> = { lamina: laminaContainer, overlayfs: kernelOverlay(), 'fuse-overlayfs': fuseOverlayfs };
 const TARGET = TARGETS[process.env.LAMINA_DIFFTEST_TARGET ?? 'lamina'];
 if (!TARGET) throw new Error(`LAMINA_DIFFTEST_TARGET: unknown target (one of ${Object.keys(TARGETS).join(', ')})`);
@@ -60,7 +62,7 @@ describe.runIf(canMount)(`random operations on a ${TARGET.name} mount vs a plain
   const results = new Map<number, DifftestResult>();
   for (const seed of SEEDS) {
     it(`seed ${seed}: runs ${OPS} operations on both, some as uid 1000`, async () => {
-      const r = await runDifftest(TARGET, seed, { ops: OPS });
+      const r = await runDifftest(TARGET, seed, { ops: OPS, nonUtf8: NON_UTF8 });
       results.set(seed, r);
       console.log(formatDifftest(r));
       expect(r.executed).toBeGreaterThan(OPS * 0.9);
@@ -76,7 +78,7 @@ describe.runIf(canMount)(`random operations on a ${TARGET.name} mount vs a plain
 
 describe.runIf(canMount && hasOverlay)('the differential test itself, against kernel overlayfs', () => {
   it('finds nothing beyond overlayfs\'s known deviations, and does find those', async () => {
-    const r = await runDifftest(kernelOverlay(), SEEDS[0]!, { ops: OPS });
+    const r = await runDifftest(kernelOverlay(), SEEDS[0]!, { ops: OPS, nonUtf8: NON_UTF8 });
     console.log(formatDifftest(r));
     expect(r.executed).toBeGreaterThan(OPS * 0.9);
     expect(r.userOps).toBeGreaterThan(OPS * 0.05);
