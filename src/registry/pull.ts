@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hasCode, ImgError, withContext } from '../store/errors.js';
 import { parseDigest, shortId } from '../store/digest.js';
-import { layerCompression, MediaType, parseJson, validateConfig, validateManifest, type Descriptor, type ImageConfig, type ImageIndex, type Manifest, type Platform } from '../image/oci.js';
+import { layerCompression, MediaType, parseJson, validateConfig, validateIndex, validateManifest, type Descriptor, type ImageConfig, type Manifest, type Platform } from '../image/oci.js';
 import { formatReference, normalizeReference, repoName, type Reference } from '../image/reference.js';
 import type { Store } from '../store/store.js';
 import { ingestLayer } from '../image/tar/ingest.js';
@@ -61,8 +61,7 @@ const isIndex = (mt: string) => mt === MediaType.ociIndex || mt === MediaType.do
 /** The image manifest to pull: the reference itself, or the index entry for the platform. */
 async function resolveManifest(t: RegistryTransport, repo: string, top: RawManifest, platform: Platform | undefined): Promise<RawManifest> {
   if (!isIndex(top.mediaType)) return top;
-  const idx = parseJson(top.bytes, `index ${top.digest}`) as ImageIndex;
-  if (!Array.isArray(idx.manifests)) throw new ImgError('INVALID_ARGUMENT', `index ${top.digest}: no manifests`);
+  const idx = validateIndex(parseJson(top.bytes, `index ${top.digest}`), `index ${top.digest}`);
   const want = platform ?? hostPlatform();
   const desc = pickPlatform(idx.manifests, want, `index ${top.digest}`);
   const m = await fetchManifest(t, repo, parseDigest(desc.digest, 'index entry digest'));
