@@ -107,7 +107,8 @@ export const registerImageCommands: Register = (program, action) => {
   program.command('gc').description('Remove blobs that no image or layer refers to')
     .action(action(async (ctx) => {
       const r = await collectGarbage(await ctx.store());
-      return `Removed ${r.removed.length} blobs, ${humanSize(r.bytes)}`;
+      const pulls = r.pulls.dirs ? [`Removed ${plural(r.pulls.dirs, 'unfinished pull')}, ${humanSize(r.pulls.bytes)}`] : [];
+      return [`Removed ${r.removed.length} blobs, ${humanSize(r.bytes)}`, ...pulls].join('\n');
     }));
 
   program.command('info').description('Show store-wide information and the service\'s state')
@@ -120,10 +121,13 @@ export const registerImageCommands: Register = (program, action) => {
         `Store root: ${i.root}`, `Images: ${i.images}`, `Layers: ${i.layers}`, `Blobs: ${i.blobs}`,
         `Disk usage: ${humanSize(i.bytesOnDisk)} (${i.bytesOnDisk} bytes)`,
         `Saved by layer sharing: ${humanSize(i.bytesSaved)} (${i.bytesSaved} bytes)`,
+        `Staging: ${plural(i.staging.pulls, 'unfinished pull')}, ${humanSize(i.staging.bytes)} (${i.staging.bytes} bytes)`,
         ...service.lines,
       ].join('\n');
     }));
 };
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 function familiarTag(t: string): string {
   return t.replace(/^docker\.io\/(library\/)?/, '');
