@@ -3,6 +3,7 @@ import { ImgError } from '../store/errors.js';
 import { Context, type Output } from './context.js';
 import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';
+import { registerFsckCommands } from './commands/fsck.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerMountCommands } from './commands/mount.js';
 import { registerRunCommands } from './commands/run.js';
@@ -40,6 +41,7 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
   registerSaveCommands(program, action);
   registerCommitCommands(program, action);
   registerServeCommands(program, action);
+  registerFsckCommands(program, action);
   return program;
 }
 
