@@ -28,6 +28,15 @@ async function serving(layer: Buffer, mode: BlobMode): Promise<HostileRegistry> 
   return r;
 }
 
+/** `lamina pull` of the image a hostile registry serves, timed. */
+async function pullFrom(layer: Buffer, mode: BlobMode, env: Record<string, string> = {}) {
+  const reg = await serving(layer, mode);
+  const ref = reg.ref(`evil/${mode}:latest`);
+  const t0 = Date.now();
+  const r = await lamina(root, ['pull', ref], { env, timeout: 60_000 });
+  return { reg, ref, r, ms: Date.now() - t0 };
+}
+
 const du = async (dir: string) => Number((await runOk('du', ['-sb', dir])).stdout.split('\t')[0]);
 
 /** Nothing visible and nothing half-written: no image, every blob verifies, no staging left. */
@@ -60,13 +69,10 @@ afterEach(async () => {
 
 describe('a registry that sends an endless layer', () => {
   it('stops at the size the manifest declares, with a clear error, and keeps nothing', async () => {
-    const reg = await serving(big, 'endless');
-    const ref = reg.ref('evil/endless:latest');
-    const t0 = Date.now();
-    const r = await lamina(root, ['pull', ref], { timeout: 60_000 });
+    const { reg, ref, r, ms } = await pullFrom(big, 'endless');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`error: pull ${ref}: layer ${reg.layer.digest}: registry sent more than the ${reg.layer.size} bytes the manifest declares\n`);
-    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(ms).toBeLessThan(30_000);
     expect(reg.layerGets).toEqual(['']); // not retried: the registry will not change its mind
     expect(reg.sent).toBeLessThan(reg.layer.size + (16 << 20)); // what was in flight when lamina hung up
     expect(await du(root)).toBeLessThan(4 << 20); // the staged part is gone again
@@ -76,26 +82,20 @@ describe('a registry that sends an endless layer', () => {
 
 describe('a registry that trickles a layer a byte at a time', () => {
   it('gives up at the request deadline after bounded resumes, and keeps nothing', async () => {
-    const reg = await serving(small, 'trickle');
-    const ref = reg.ref('evil/trickle:latest');
-    const t0 = Date.now();
-    const r = await lamina(root, ['pull', ref], { env: { LAMINA_REQUEST_TIMEOUT: '1' }, timeout: 60_000 });
+    const { reg, ref, r, ms } = await pullFrom(small, 'trickle', { LAMINA_REQUEST_TIMEOUT: '1' });
     expect(r.code).toBe(1);
     // 1 s, plus the bytes still missing at 16 KiB/s
     expect(r.stderr).toMatch(new RegExp(`^error: pull ${ref.replace(/\./g, '\\.')}: layer ${reg.layer.digest}: talking to ${reg.host.replace(/\./g, '\\.')}: no complete answer within 1\\.[12] s \\(LAMINA_REQUEST_TIMEOUT\\)\n$`));
     expect(reg.layerGets).toHaveLength(5); // the first GET and 4 resumes
     expect(reg.layerGets.slice(1).every((g) => /^bytes=[1-9]\d*-$/.test(g))).toBe(true);
-    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(ms).toBeLessThan(20_000);
     await expectCleanStore();
   }, 90_000);
 
   it('gives up at LAMINA_COMMAND_TIMEOUT, whatever the retries left', async () => {
-    const reg = await serving(small, 'trickle');
-    const ref = reg.ref('evil/trickle:latest');
-    const t0 = Date.now();
-    const r = await lamina(root, ['pull', ref], { env: { LAMINA_REQUEST_TIMEOUT: '1', LAMINA_COMMAND_TIMEOUT: '2' }, timeout: 60_000 });
+    const { reg, ref, r, ms } = await pullFrom(small, 'trickle', { LAMINA_REQUEST_TIMEOUT: '1', LAMINA_COMMAND_TIMEOUT: '2' });
     expect(r).toMatchObject({ code: 1, stderr: `error: pull ${ref}: layer ${reg.layer.digest}: gave up after 2 s (LAMINA_COMMAND_TIMEOUT)\n` });
-    expect(Date.now() - t0).toBeLessThan(6_000);
+    expect(ms).toBeLessThan(6_000);
     await expectCleanStore();
   }, 90_000);
 });

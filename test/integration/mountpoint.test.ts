@@ -5,9 +5,9 @@
 import { spawn } from 'node:child_process';
 import { mkdir, open, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../src/service/client.js';
-import { canMount, fixture, mountsUnder, type Fixture } from '../helpers/containers.js';
+import { canMount, mountsUnder, useFixture, type Fixture } from '../helpers/containers.js';
 import { BIN } from '../helpers/lamina.js';
 import { pidAlive, waitFor } from '../helpers/proc.js';
 
@@ -19,6 +19,7 @@ async function layer(r: string): Promise<void> {
 describe.runIf(canMount)('mount points', () => {
   let f: Fixture;
   let n = 0;
+  useFixture('lamina-mountpoint-', [layer], (x) => (f = x), 300_000);
   /** A fresh real directory and a symlink to it. */
   async function linkedDir(): Promise<{ real: string; link: string }> {
     const real = path.join(f.work, `real-${++n}`);
@@ -29,18 +30,6 @@ describe.runIf(canMount)('mount points', () => {
   }
   const refused = (link: string, target: string) => `error: mountpoint ${link} is a symbolic link (to ${target}); give the directory itself\n`;
 
-  beforeAll(async () => {
-    f = await fixture('lamina-mountpoint-', [layer]);
-  }, 300_000);
-  afterEach(async () => {
-    expect(await f.unmountAll()).toBe(true);
-  }, 60_000);
-  afterAll(async () => {
-    if (!f) return;
-    expect(await f.unmountAll()).toBe(true);
-    expect(await mountsUnder(f.work)).toEqual([]);
-    await f.cleanup();
-  }, 60_000);
 
   it.each([[true], [false]])('refuses a symlink to a directory (read-only %s) and mounts nothing, creates nothing', async (readOnly) => {
     const { real, link } = await linkedDir();
