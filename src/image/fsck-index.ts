@@ -1,11 +1,15 @@
 /** fsck's index checks: the database itself, rows that point at nothing, views, containers' directories. */
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pidAlive } from '../store/blobs.js';
 import { shortId } from '../store/digest.js';
-import { ViewIndex } from '../store/view-index.js';
+import { messageOf } from '../store/errors.js';
+import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
+import { ViewFile } from '../union/view-file-read.js';
 import { finding, type Finding, type FsckContext } from './fsck.js';
-import { buildView } from './image-view.js';
+import { ensureViewFile, viewFilePath } from './image-view.js';
 
 type Row = Record<string, unknown>;
 
@@ -46,10 +50,6 @@ const RELATIONS: Relation[] = [
     problem: (m) => `names image ${m}, which is not in the index` },
   { child: 'repo_digests', column: 'image_id', parent: 'images', key: 'id', subject: "'repository digest ' || name", drop: true,
     problem: (m) => `names image ${m}, which is not in the index` },
-  { child: 'views', column: 'image_id', parent: 'images', key: 'id', subject: "'view of image ' || image_id", drop: true,
-    problem: () => 'the image is not in the index' },
-  { child: 'view_entries', column: 'image_id', parent: 'views', key: 'image_id', subject: "'view entries of image ' || image_id", drop: true,
-    problem: (_m, n) => `the view is not in the index${rowsText(n)}` },
   { child: 'containers', column: 'image_id', parent: 'images', key: 'id', subject: "'container ' || id", drop: false,
     problem: (m) => `its image ${m} is not in the index`, hint: 'remove the container with lamina rm' },
   { child: 'mounts', column: 'image_id', parent: 'images', key: 'id', subject: "'kept mount ' || dir", drop: true,
@@ -80,21 +80,44 @@ export async function checkRows(ctx: FsckContext): Promise<Finding[]> {
   return out;
 }
 
-/** Stored views whose rows are incomplete or name layer entries that are gone are rebuilt from the layers. */
+/** Why the view file `file` cannot serve image `id` as its layers are now, or undefined when it can. */
+function viewProblem(store: Store, id: Digest, file: string): string | undefined {
+  let view: ViewFile;
+  try {
+    view = new ViewFile(readFileSync(file));
+  } catch (err) {
+    return messageOf(err);
+  }
+  const layers = store.index.imageLayers(id);
+  const stale = layers.findIndex((l, i) => view.layers[i]?.blob !== path.relative(store.root, store.blobs.pathOf(l.diffId))
+    || view.layers[i]?.size !== store.index.layerSize(l.diffId));
+  if (view.layers.length !== layers.length || stale >= 0) return `it does not match the image's layers (layer ${stale + 1})`;
+  return undefined;
+}
+
+/** View files (caches of merged views): a damaged one is built again, one no image uses is removed. */
 export async function checkViews(ctx: FsckContext): Promise<Finding[]> {
   const { store } = ctx;
-  const db = store.index.db;
-  const miscounted = db.prepare(`SELECT v.image_id FROM views v
-    WHERE v.entry_count != (SELECT count(*) FROM view_entries e WHERE e.image_id = v.image_id)`).pluck().all() as Digest[];
-  const dangling = db.prepare(`SELECT DISTINCT v.image_id FROM view_entries v
-    LEFT JOIN entries e ON e.diff_id = v.diff_id AND e.path = v.source_path WHERE v.diff_id IS NOT NULL AND e.diff_id IS NULL`).pluck().all() as Digest[];
   const out: Finding[] = [];
-  for (const id of [...new Set([...miscounted, ...dangling])].sort()) {
-    const problem = miscounted.includes(id) ? 'its stored rows are incomplete' : 'it names layer entries that are not in the index';
-    out.push(await finding(ctx, { subject: `view of image ${id}`, problem, repair: 'rebuilt it from the layers' }, () => store.index.transaction(() => {
-      db.prepare('DELETE FROM views WHERE image_id = ?').run(id); // view_entries go with it (ON DELETE CASCADE)
-      buildView(store, new ViewIndex(db), id);
-    })));
+  const wanted = new Set<string>();
+  for (const img of store.index.images()) {
+    if (!store.index.imageLayers(img.id).length) continue;
+    const file = viewFilePath(store, img.id);
+    wanted.add(path.basename(file));
+    if (!(await stat(file).catch(() => undefined))) continue; // built on first use
+    const problem = viewProblem(store, img.id, file);
+    if (!problem) continue;
+    out.push(await finding(ctx, { subject: `view file ${file}`, problem, repair: 'built it again from the layers' }, async () => {
+      await rm(file, { force: true });
+      ensureViewFile(store, img.id);
+    }));
+  }
+  const dir = path.join(store.root, 'views');
+  for (const name of (await readdir(dir).catch(() => [] as string[])).sort()) {
+    const tmp = /\.(\d+)\.tmp$/.exec(name);
+    if (wanted.has(name) || (tmp && pidAlive(Number(tmp[1])))) continue; // a view being written now
+    out.push(await finding(ctx, { subject: `view file ${path.join(dir, name)}`, problem: 'no image uses it', warning: true, repair: 'removed it' },
+      () => rm(path.join(dir, name), { force: true })));
   }
   return out;
 }

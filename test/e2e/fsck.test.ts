@@ -28,11 +28,13 @@ const fsckCli = (...args: string[]) => lamina(root, ['fsck', ...args]);
 async function storeState(): Promise<string> {
   const db = new Database(path.join(root, 'index.db'), { readonly: true });
   try {
-    const tables = ['layers', 'layer_blobs', 'entries', 'images', 'image_layers', 'tags', 'repo_digests', 'views', 'view_entries', 'containers', 'mounts'];
+    const tables = ['layers', 'layer_blobs', 'entries', 'images', 'image_layers', 'tags', 'repo_digests', 'containers', 'mounts'];
     const rows = tables.map((t) => JSON.stringify(db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()));
-    const names = (await readdir(path.join(root, 'blobs/sha256'))).sort();
-    const blobs = await Promise.all(names.map(async (b) => `${b}=${sha(await readFile(path.join(root, 'blobs/sha256', b)))}`));
-    return JSON.stringify({ rows, blobs });
+    const files = async (dir: string) => {
+      const names = (await readdir(path.join(root, dir)).catch(() => [] as string[])).sort();
+      return Promise.all(names.map(async (b) => `${b}=${sha(await readFile(path.join(root, dir, b)))}`));
+    };
+    return JSON.stringify({ rows, blobs: await files('blobs/sha256'), views: await files('views') });
   } finally {
     db.close();
   }
@@ -149,26 +151,35 @@ describe('lamina fsck', () => {
     expect(await fsckCli()).toMatchObject({ code: 0, stdout: HEALTHY });
   });
 
-  it('rebuilds a damaged view, and recreates a container\'s lost directories', async () => {
+  it('rebuilds a damaged view file, removes one no image uses, and recreates a container\'s lost directories', async () => {
     const store = await Store.open(root);
     try {
-      imageView(store, id as `sha256:${string}`); // stores the merged view, as a mount does
+      imageView(store, id as `sha256:${string}`); // writes the view file, as a mount does
     } finally {
       store.close();
     }
     const cid = (await laminaOk(root, ['create', '--name', 'c1', 'fsck.test/image:1'])).trim();
     const before = await storeState();
-    sql(`DELETE FROM view_entries WHERE image_id = '${id}' AND path = 'top.txt'`);
+    const [view] = await readdir(path.join(root, 'views'));
+    const viewFile = path.join(root, 'views', view!);
+    const damaged = await readFile(viewFile);
+    damaged.fill(0, 0, 8);
+    await writeFile(viewFile, damaged);
+    const unused = path.join(root, 'views', `${'0'.repeat(64)}.v1`);
+    await writeFile(unused, 'left over');
     await rm(path.join(root, 'containers', cid, 'upper'), { recursive: true });
     const stray = path.join(root, 'containers', 'f'.repeat(64));
     await mkdir(path.join(stray, 'upper'), { recursive: true });
     await utimes(stray, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
-    expect(await fsckCli()).toMatchObject({ code: 1, stdout: [
-      `view of image ${id}: its stored rows are incomplete (--repair: rebuilt it from the layers)`,
+    const r = await fsckCli();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`^view file ${viewFile}: malformed view file: [^\n]+ \\(--repair: built it again from the layers\\)\n`));
+    expect(r.stdout.split('\n').slice(1).join('\n')).toBe([
+      `warning: view file ${unused}: no image uses it (--repair: removed it)`,
       `container ${cid.slice(0, 12)}: its writable layer ${path.join(root, 'containers', cid, 'upper')} is missing (--repair: created it empty (the changes made in the container are lost))`,
       `warning: directory ${stray}: belongs to no container (--repair: removed it)`,
-      'checked 6 blobs, 2 layers, 1 image, 1 container: 2 problems, 1 warning, run lamina fsck --repair', ''].join('\n') });
-    expect((await fsckCli('--repair')).stdout).toMatch(/: 2 problems, 1 warning, 3 repaired\n$/);
+      'checked 6 blobs, 2 layers, 1 image, 1 container: 2 problems, 2 warnings, run lamina fsck --repair', ''].join('\n'));
+    expect((await fsckCli('--repair')).stdout).toMatch(/: 2 problems, 2 warnings, 4 repaired\n$/);
     expect(await storeState()).toBe(before);
     expect(await readdir(path.join(root, 'containers'))).toEqual([cid]);
     expect(await fsckCli()).toMatchObject({ code: 0, stdout: 'checked 6 blobs, 2 layers, 1 image, 1 container: no problems\n' });
