@@ -88,6 +88,9 @@ export function requestDeadline(ms: number): Deadline {
 
 export const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
 
+/** setTimeout fires at once for longer delays (a 40 GB blob's deadline is longer). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Fail the exchange once `d` passes after the request is sent: before the answer's head
  * arrives the request errors, after it the body does (with the same error, so that the
@@ -101,7 +104,7 @@ function guardDeadline(r: http.ClientRequest, d: Deadline): void {
     timer = setTimeout(() => {
       if (!res) r.destroy(d.error());
       else if (!res.complete) res.destroy(d.error()); // a complete body waiting for its reader is in time
-    }, Math.max(0, d.ms));
+    }, Math.min(Math.max(0, d.ms), MAX_TIMER_MS));
   });
   r.once('response', (m: IncomingMessage) => {
     res = m;

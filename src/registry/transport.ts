@@ -113,7 +113,7 @@ export class RegistryTransport {
   }
 
   /** Throw when the overall time is up. */
-  checkTime(): void {
+  private checkTime(): void {
     if (Date.now() >= this.endsAt) throw this.expired();
   }
 
