@@ -1,10 +1,10 @@
 import { fsck, findingLine } from '../../image/fsck.js';
-import type { Register } from './images.js';
+import type { Register } from '../register.js';
 
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
-export const registerFsckCommands: Register = (program, action) => {
-  program.command('fsck').description('Check every blob against its digest and every index row against the blobs and rows it names')
+export const registerFsckCommands: Register = (_program, action, define) => {
+  define(['fsck', 'system fsck'], (c) => c.description('Check every blob against its digest and every index row against the blobs and rows it names')
     .option('--repair', 'fix what can be fixed without losing anything that still works')
     .action(action(async (ctx, o: { repair?: boolean }) => {
       const r = await fsck(await ctx.store(), { repair: !!o.repair });
@@ -18,5 +18,5 @@ export const registerFsckCommands: Register = (program, action) => {
         : [count(problems, 'problem'), ...(r.findings.length > problems ? [count(r.findings.length - problems, 'warning')] : []),
           ...(o.repair ? [`${repaired} repaired`] : unrepaired ? ['run lamina fsck --repair'] : [])].join(', ');
       return [...r.findings.map(findingLine), `${checked}: ${verdict}`].join('\n');
-    }));
+    })));
 };
