@@ -117,9 +117,9 @@ describe('the staging of a pull', () => {
     }
     const staged = await du(pullsDir);
     const info = JSON.parse(await laminaOk(root, ['info', '--format', 'json']));
-    expect(info.staging.pulls).toBe(1);
-    expect(info.staging.bytes).toBeGreaterThan(1 << 20);
-    expect(info.staging.bytes).toBeLessThanOrEqual(staged);
+    expect(info.Staging.Pulls).toBe(1);
+    expect(info.Staging.Bytes).toBeGreaterThan(1 << 20);
+    expect(info.Staging.Bytes).toBeLessThanOrEqual(staged);
     expect(await laminaOk(root, ['info'])).toMatch(/^Staging: 1 unfinished pull, [\d.]+MB \(\d+ bytes\)$/m);
     expect(await laminaOk(root, ['gc'])).toMatch(/^Removed 0 blobs, 0B\nRemoved 1 unfinished pull, [\d.]+MB\n$/);
     expect(await readdir(pullsDir)).toEqual([]);
