@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { isDigest } from '../store/digest.js';
 import { ImgError } from '../store/errors.js';
 import type { Compression, Digest } from '../store/types.js';
@@ -62,104 +62,109 @@ export const LIMITS = {
 } as const;
 
 /** A sha256 digest, the only kind the store names blobs by. */
-const digest = z.custom<Digest>((v) => typeof v === 'string' && isDigest(v), 'expected a digest sha256:<64 hex digits>');
+const digest = v.custom<Digest>((x) => typeof x === 'string' && isDigest(x), 'expected a digest sha256:<64 hex digits>');
 /** Any digest the OCI grammar allows (an index may name manifests lamina never reads). */
-const anyDigest = z.string().regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'expected a digest algorithm:encoded');
-const list = <T extends z.ZodType>(item: T, max: number = LIMITS.listItems) => z.array(item).max(max, `more than ${max} entries`);
-const map = <T extends z.ZodType>(value: T) => z.record(z.string(), value).refine((o) => Object.keys(o).length <= LIMITS.listItems, `more than ${LIMITS.listItems} keys`);
-const size = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const anyDigest = v.pipe(v.string(), v.regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'expected a digest algorithm:encoded'));
+const list = <T extends v.GenericSchema>(item: T, max: number = LIMITS.listItems) => v.pipe(v.array(item), v.maxLength(max, `more than ${max} entries`));
+const map = <T extends v.GenericSchema>(value: T) =>
+  v.pipe(v.record(v.string(), value), v.check((o) => Object.keys(o).length <= LIMITS.listItems, `more than ${LIMITS.listItems} keys`));
+const size = v.pipe(v.number(), v.safeInteger('expected a whole number of bytes'), v.minValue(0, 'expected a size, not a negative number'));
+const text = v.optional(v.string());
 
-const platformSchema = z.looseObject({ architecture: z.string(), os: z.string(), variant: z.string().optional() });
+const platformSchema = v.looseObject({ architecture: v.string(), os: v.string(), variant: text });
 
 const descriptorFields = {
-  mediaType: z.string(),
+  mediaType: v.string(),
   size,
-  annotations: map(z.string()).optional(),
-  platform: platformSchema.optional(),
-  urls: list(z.string()).optional(),
+  annotations: v.optional(map(v.string())),
+  platform: v.optional(platformSchema),
+  urls: v.optional(list(v.string())),
 };
-const descriptorSchema = z.looseObject({ ...descriptorFields, digest });
+const descriptorSchema = v.looseObject({ ...descriptorFields, digest });
 /** An index entry: its digest is checked when lamina follows it. */
-const indexEntrySchema = z.looseObject({ ...descriptorFields, digest: anyDigest });
+const indexEntrySchema = v.looseObject({ ...descriptorFields, digest: anyDigest });
 
-const manifestSchema = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
+const manifestSchema = v.looseObject({
+  schemaVersion: v.literal(2),
+  mediaType: text,
   config: descriptorSchema,
   layers: list(descriptorSchema, LIMITS.layers),
-  annotations: map(z.string()).optional(),
+  annotations: v.optional(map(v.string())),
 });
 
-const indexSchema = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
+const indexSchema = v.looseObject({
+  schemaVersion: v.literal(2),
+  mediaType: text,
   manifests: list(indexEntrySchema, LIMITS.indexEntries),
-  annotations: map(z.string()).optional(),
+  annotations: v.optional(map(v.string())),
 });
 
-const historySchema = z.looseObject({
-  created: z.string().optional(),
-  created_by: z.string().optional(),
-  author: z.string().optional(),
-  comment: z.string().optional(),
-  empty_layer: z.boolean().optional(),
-});
+const historySchema = v.looseObject({ created: text, created_by: text, author: text, comment: text, empty_layer: v.optional(v.boolean()) });
 
 /** Docker writes null for empty lists and maps, so every one of them may be null. */
-const containerConfigSchema = z.looseObject({
-  User: z.string().optional(),
-  ExposedPorts: map(z.looseObject({})).nullish(),
-  Env: list(z.string()).nullish(),
-  Entrypoint: list(z.string()).nullish(),
-  Cmd: list(z.string()).nullish(),
-  Volumes: map(z.looseObject({})).nullish(),
-  WorkingDir: z.string().optional(),
-  Labels: map(z.string()).nullish(),
-  StopSignal: z.string().optional(),
+const containerConfigSchema = v.looseObject({
+  User: text,
+  ExposedPorts: v.nullish(map(v.looseObject({}))),
+  Env: v.nullish(list(v.string())),
+  Entrypoint: v.nullish(list(v.string())),
+  Cmd: v.nullish(list(v.string())),
+  Volumes: v.nullish(map(v.looseObject({}))),
+  WorkingDir: text,
+  Labels: v.nullish(map(v.string())),
+  StopSignal: text,
 });
 
-const configSchema = z.looseObject({
-  created: z.string().optional(),
-  author: z.string().optional(),
-  architecture: z.string(),
-  os: z.string(),
-  variant: z.string().optional(),
-  config: containerConfigSchema.nullish().transform((c) => c ?? undefined),
-  rootfs: z.looseObject({ type: z.literal('layers'), diff_ids: list(digest, LIMITS.layers) }),
-  history: list(historySchema, LIMITS.history).optional(),
+const configSchema = v.looseObject({
+  created: text,
+  author: text,
+  architecture: v.string(),
+  os: v.string(),
+  variant: text,
+  config: v.pipe(v.nullish(containerConfigSchema), v.transform((c) => c ?? undefined)),
+  rootfs: v.looseObject({ type: v.literal('layers'), diff_ids: list(digest, LIMITS.layers) }),
+  history: v.optional(list(historySchema, LIMITS.history)),
 });
 
 /** docker save's manifest.json: one item per image. */
-const archiveManifestSchema = list(z.looseObject({
-  Config: z.string(),
-  RepoTags: list(z.string()).nullish(),
-  Layers: list(z.string(), LIMITS.layers),
+const archiveManifestSchema = list(v.looseObject({
+  Config: v.string(),
+  RepoTags: v.nullish(list(v.string())),
+  Layers: list(v.string(), LIMITS.layers),
 }), LIMITS.indexEntries);
 
-export type Platform = z.infer<typeof platformSchema>;
-export type Descriptor = z.infer<typeof descriptorSchema>;
-export type IndexEntry = z.infer<typeof indexEntrySchema>;
-export type Manifest = z.infer<typeof manifestSchema>;
-export type ImageIndex = z.infer<typeof indexSchema>;
-export type HistoryEntry = z.infer<typeof historySchema>;
-export type ContainerConfig = z.infer<typeof containerConfigSchema>;
-export type ImageConfig = z.infer<typeof configSchema>;
-export type ArchiveManifest = z.infer<typeof archiveManifestSchema>;
+export type Platform = v.InferOutput<typeof platformSchema>;
+export type Descriptor = v.InferOutput<typeof descriptorSchema>;
+export type IndexEntry = v.InferOutput<typeof indexEntrySchema>;
+export type Manifest = v.InferOutput<typeof manifestSchema>;
+export type ImageIndex = v.InferOutput<typeof indexSchema>;
+export type HistoryEntry = v.InferOutput<typeof historySchema>;
+export type ContainerConfig = v.InferOutput<typeof containerConfigSchema>;
+export type ImageConfig = v.InferOutput<typeof configSchema>;
+export type ArchiveManifest = v.InferOutput<typeof archiveManifestSchema>;
 
 /** `config.Env[3]`, `layers[0].digest`. */
-function pathText(p: readonly PropertyKey[]): string {
-  return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`)).join('');
+function pathText(issue: v.BaseIssue<unknown>): string {
+  return (issue.path ?? []).map((p, i) => (typeof p.key === 'number' ? `[${p.key}]` : `${i ? '.' : ''}${String(p.key)}`)).join('');
 }
 
+/** Type mismatches in one style (`expected string, got 7`, `missing`); our own checks say what they say. */
+function describe(issue: v.BaseIssue<unknown>): string {
+  if (issue.kind !== 'schema' || issue.type === 'custom') return issue.message;
+  return issue.received === 'undefined' ? 'missing' : `expected ${issue.expected}, got ${issue.received}`;
+}
+
+/** Messages quote what they received: a hostile document may have put megabytes there. */
+const MAX_MESSAGE = 200;
+
 /** Check `raw` against `schema`; the first problem becomes one line: `WHAT: invalid KIND: PATH: why`. */
-function validate<T>(schema: z.ZodType<T>, raw: unknown, kind: string, what: string): T {
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const at = pathText(issue.path);
-  const msg = `${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`;
-  const why = raw === null || typeof raw !== 'object' || Array.isArray(raw) ? 'not a JSON object' : `${at ? `${at}: ` : ''}${msg}`;
-  throw new ImgError('INVALID_ARGUMENT', `${what}: invalid ${kind}: ${why}`);
+function validate<S extends v.GenericSchema>(schema: S, raw: unknown, kind: string, what: string): v.InferOutput<S> {
+  const r = v.safeParse(schema, raw, { abortEarly: true });
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  const at = pathText(issue);
+  const msg = describe(issue).replace(/\s+/g, ' ');
+  const why = at ? `${at}: ${msg}` : msg;
+  throw new ImgError('INVALID_ARGUMENT', `${what}: invalid ${kind}: ${why.length > MAX_MESSAGE ? `${why.slice(0, MAX_MESSAGE)}…` : why}`);
 }
 
 /** An image config as lamina relies on it; unknown fields are kept (the spec says they must not fail). */

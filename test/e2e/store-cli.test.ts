@@ -137,7 +137,7 @@ describe('hostile and broken input', () => {
     /layer .*: entry "\.wh\.": invalid whiteout: it names no file \(it would hide the layer root\)\n$/],
     ['a whiteout of ..', async () => [{ tags: ['x:1'], layers: [await layerTar([{ name: 'etc/.wh...' }])] }], /entry "etc\/\.wh\.\.\.": invalid whiteout: it would hide "\.\."\n$/],
     ['non-string Env entries in the config', async () => hostileConfig({ config: { Env: [1, 2] } }),
-      /bad\.tar: invalid image config: config\.Env\[0\]: invalid input: expected string, received number\n$/],
+      /bad\.tar: invalid image config: config\.Env\[0\]: expected string, got 1\n$/],
     ['a config with 300,000 history entries', async () => hostileConfig({ history: Array.from({ length: 300_000 }, () => ({ created_by: 'ENV A=1', empty_layer: true })) }),
       /bad\.tar: invalid image config: history: more than 10000 entries\n$/],
     ['a config nested 1,000 levels deep', async () => hostileConfig({ x: JSON.parse(`${'['.repeat(1000)}${']'.repeat(1000)}`) }),
