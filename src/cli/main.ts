@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { Context, describeError, type Output } from './context.js';
 import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';
+import { registerFsckCommands } from './commands/fsck.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerMountCommands } from './commands/mount.js';
@@ -65,7 +66,7 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
     if (out !== undefined && out !== '') print(out);
   };
   for (const register of [registerImageCommands, registerInspectCommands, registerContainerCommands, registerMountCommands, registerRunCommands,
-    registerRegistryCommands, registerSaveCommands, registerCommitCommands, registerSystemCommands, registerServeCommands]) {
+    registerRegistryCommands, registerSaveCommands, registerCommitCommands, registerSystemCommands, registerFsckCommands, registerServeCommands]) {
     register(program, action, define);
   }
   oneLineUsage(program);

@@ -1,11 +1,12 @@
 import { formatReference, parseReference } from './reference.js';
-import { validateConfig, type ImageConfig, type HistoryEntry } from './oci.js';
+import { readFile } from 'node:fs/promises';
+import { parseJson, validateConfig, type ImageConfig, type HistoryEntry } from './oci.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import { resolveImage } from './resolve.js';
 
 export async function readConfig(store: Store, id: Digest): Promise<ImageConfig> {
-  return validateConfig(await store.blobs.readJson(id), `image ${id}`);
+  return validateConfig(parseJson(await readFile(store.blobs.pathOf(id)), `image ${id}`), `image ${id}`);
 }
 
 const familiar = (n: string) => formatReference(parseReference(n), { familiar: true });
