@@ -3,7 +3,9 @@ import { ImgError } from '../store/errors.js';
 import { Context, type Output } from './context.js';
 import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';
+import { registerDiffCommands } from './commands/diff.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerLayerCommands } from './commands/layers.js';
 import { registerMountCommands } from './commands/mount.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRegistryCommands } from './commands/registry.js';
@@ -34,6 +36,8 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
   };
   registerImageCommands(program, action);
   registerContainerCommands(program, action);
+  registerDiffCommands(program, action);
+  registerLayerCommands(program, action);
   registerMountCommands(program, action);
   registerRunCommands(program, action);
   registerRegistryCommands(program, action);

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { containerDiff } from '../../container/upper/diff.js';
-import { imageView } from '../../image/image-view.js';
 import { ImgError } from '../../store/errors.js';
 import { containers, createContainer, findContainer, removeContainer, type ContainerRecord } from '../../container/containers.js';
 import { serviceFor } from '../../service/client.js';
@@ -58,15 +56,4 @@ export const registerContainerCommands: Register = (program: Command, action) =>
       }
       return done.join('\n');
     }));
-
-  program.command('diff').description("Inspect changes to files or directories on a container's filesystem")
-    .argument('<container>')
-    .action(action(async (ctx, name: string) => {
-      const store = await ctx.store();
-      const c = findContainer(store, name);
-      const lower = imageView(store, c.imageId);
-      return containerDiff(lower, c.upperDir, c.workDir).map((ch) => `${ch.kind} ${ch.path}`).join('\n') || undefined;
-    }));
 };
-
-

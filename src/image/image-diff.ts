@@ -1,0 +1,89 @@
+/** lamina diff for images: what one layer changes, or how two images' merged views differ; from the index, no mount. */
+import { ImgError } from '../store/errors.js';
+import { QueryIndex, type ViewSource } from '../store/query-index.js';
+import type { Store } from '../store/store.js';
+import type { Digest, LayerEntry } from '../store/types.js';
+import { ViewIndex } from '../store/view-index.js';
+import type { ChangeKind } from '../union/layer-changes.js';
+import { changeSet } from './change-sets.js';
+import { fileDigests, fileKey } from './content-digests.js';
+import { parentKey, shownPath } from './image-path.js';
+import { buildView } from './image-view.js';
+import { resolveImage } from './resolve.js';
+
+export interface PathChange {
+  kind: ChangeKind;
+  path: string;
+}
+
+const byPath = (a: PathChange, b: PathChange) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** What layer `n` (1 = base) of image `ref` changes in the view of the layers below it, as docker diff lists it. */
+export function diffLayer(store: Store, ref: string, n: number): PathChange[] {
+  const { id } = resolveImage(store, ref);
+  const count = store.index.imageLayers(id).length;
+  if (!Number.isInteger(n) || n < 1 || n > count) {
+    throw new ImgError('INVALID_ARGUMENT', `--layer ${n}: image ${ref} has ${count} layer${count === 1 ? '' : 's'} (1 is the base)`);
+  }
+  const queries = new QueryIndex(store.index.db);
+  return queries.changesAt(changeSet(store, queries, id), n - 1).filter((c) => c.listed)
+    .map((c) => ({ kind: c.kind, path: shownPath(c.path) }));
+}
+
+/** The stored merged view of an image, built on first use. */
+export function ensureView(store: Store, imageId: Digest): void {
+  const views = new ViewIndex(store.index.db);
+  if (!views.stats(imageId)) buildView(store, views, imageId);
+}
+
+/** What a directory no layer records looks like in a mount. */
+const IMPLICIT_DIR = { type: 'dir', mode: 0o755, uid: 0, gid: 0, mtimeSec: 0, mtimeNsec: 0 } as const;
+
+const sameXattrs = (a: LayerEntry['xattrs'] = {}, b: LayerEntry['xattrs'] = {}) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k]?.equals(v));
+
+/** Everything lstat, readlink and getxattr show, except content and link counts. */
+function sameMetadata(a: LayerEntry | undefined, b: LayerEntry | undefined): boolean {
+  const x = a ?? IMPLICIT_DIR;
+  const y = b ?? IMPLICIT_DIR;
+  return x.type === y.type && x.mode === y.mode && x.uid === y.uid && x.gid === y.gid && x.mtimeSec === y.mtimeSec
+    && x.mtimeNsec === y.mtimeNsec && (x.type !== 'file' || a!.size === b!.size)
+    && (x.type !== 'symlink' || a!.linkname === b!.linkname)
+    && ((x.type !== 'char' && x.type !== 'block') || (a!.devmajor === b!.devmajor && a!.devminor === b!.devminor))
+    && sameXattrs(a?.xattrs, b?.xattrs);
+}
+
+/**
+ * How image `to` differs from image `from`, as docker diff shows a container against its
+ * image: A for every path only `to` has, D for the topmost paths only `from` has, C for
+ * paths whose type, metadata, xattrs or content differ. Files from different layers with
+ * equal metadata are compared by content digest (hashed on first need).
+ */
+export async function diffImages(store: Store, from: string, to: string): Promise<PathChange[]> {
+  const a = resolveImage(store, from).id;
+  const b = resolveImage(store, to).id;
+  ensureView(store, a);
+  ensureView(store, b);
+  const queries = new QueryIndex(store.index.db);
+  const { onlyA, onlyB, both } = queries.viewDifferences(a, b);
+  const out: PathChange[] = onlyB.map((p) => ({ kind: 'A', path: p }));
+  const entryOf = (s: ViewSource) => (s.diffId ? queries.entry(s.diffId, s.sourcePath!) : undefined);
+  const pairs = both.map((p) => ({ path: p.path, a: p.a, b: p.b, ea: entryOf(p.a), eb: entryOf(p.b) }));
+  const sameMeta = pairs.filter((p) => sameMetadata(p.ea, p.eb));
+  const files = sameMeta.filter((p) => p.ea?.type === 'file');
+  const digests = await fileDigests(store, queries, files.flatMap((p) => [
+    { diffId: p.a.diffId!, path: p.a.sourcePath! }, { diffId: p.b.diffId!, path: p.b.sourcePath! }]));
+  const digestOf = (s: ViewSource) => digests.get(fileKey(s.diffId!, s.sourcePath!));
+  const unchanged = new Set(sameMeta.filter((p) => p.ea?.type !== 'file' || digestOf(p.a) === digestOf(p.b)).map((p) => p.path));
+  for (const p of pairs) if (!unchanged.has(p.path)) out.push({ kind: 'C', path: p.path });
+  // A removed path is listed only where its parent is still a directory in `to`.
+  const gone = new Set(onlyA);
+  for (const p of onlyA) {
+    const parent = parentKey(p);
+    if (gone.has(parent)) continue;
+    const s = queries.viewSource(b, parent);
+    const type = s?.diffId ? queries.entry(s.diffId, s.sourcePath!)?.type : 'dir';
+    if (type === 'dir') out.push({ kind: 'D', path: p });
+  }
+  return out.filter((c) => c.path !== '').map((c) => ({ kind: c.kind, path: shownPath(c.path) })).sort(byPath);
+}
