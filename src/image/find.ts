@@ -2,7 +2,7 @@
 import { shortId } from '../store/digest.js';
 import { ImgError } from '../store/errors.js';
 import { compileGlob } from '../store/path-sql.js';
-import { QueryIndex, type FindFilter, type FoundRow, type SizeTest } from '../store/query-index.js';
+import { QueryIndex, sizeMatches, type FindFilter, type FoundRow, type SizeTest } from '../store/query-index.js';
 import type { Store } from '../store/store.js';
 import type { Digest, EntryType } from '../store/types.js';
 import { hashLayers, unhashedLayers } from './content-digests.js';
@@ -79,9 +79,8 @@ function targets(store: Store, refs: string[]): Array<{ id: Digest; name: string
 
 /** Whether the root passes: find names it by the path it was given, here '/'. */
 function rootMatches(f: FindFilter): boolean {
-  const size = f.size && (f.size.op === '+' ? 0 > f.size.n : f.size.op === '-' ? 0 < f.size.n : f.size.n === 0);
   return (!f.name || f.name.regex.test('/')) && (!f.path || f.path.regex.test('/')) && (!f.type || f.type === 'dir')
-    && (!f.size || size === true) && !f.digest;
+    && (!f.size || sizeMatches(0, f.size)) && !f.digest;
 }
 
 function root(queries: QueryIndex, id: Digest): FoundRow {
@@ -102,13 +101,13 @@ export async function findPaths(store: Store, o: FindOptions): Promise<Found[]> 
     if (todo.layers.length) o.onHashing?.(todo.layers.length, todo.bytes);
     await hashLayers(store, queries, todo.layers);
   }
-  const out: Found[] = [];
-  for (const { id, name } of images) {
+  const byImage = new Map<Digest, FoundRow[]>(images.map(({ id }) => [id, rootMatches(filter) ? [root(queries, id)] : []]));
+  for (const r of images.length ? queries.find(images.map((i) => i.id), filter) : []) byImage.get(r.imageId)!.push(r);
+  const byPath = (a: FoundRow, b: FoundRow) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  return images.flatMap(({ id, name }) => {
     const diffIds = layersOf.get(id)!;
-    for (const r of [...(rootMatches(filter) ? [root(queries, id)] : []), ...queries.find(id, filter)]) {
-      const layer = r.diffId ? diffIds.lastIndexOf(r.diffId) + 1 : undefined;
-      out.push({ ...r, image: name, imageId: id, path: shownPath(r.path), layer });
-    }
-  }
-  return out;
+    return byImage.get(id)!.sort(byPath).map((r) => Object.assign(r, {
+      image: name, imageId: id, path: shownPath(r.path), layer: r.diffId ? diffIds.lastIndexOf(r.diffId) + 1 : undefined,
+    }));
+  });
 }

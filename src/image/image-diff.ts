@@ -1,6 +1,6 @@
 /** lamina diff for images: what one layer changes, or how two images' merged views differ; from the index, no mount. */
 import { ImgError } from '../store/errors.js';
-import { QueryIndex, type ViewSource } from '../store/query-index.js';
+import { QueryIndex, type ViewEntry } from '../store/query-index.js';
 import type { Store } from '../store/store.js';
 import type { Digest, LayerEntry } from '../store/types.js';
 import { ViewIndex } from '../store/view-index.js';
@@ -67,15 +67,13 @@ export async function diffImages(store: Store, from: string, to: string): Promis
   const queries = new QueryIndex(store.index.db);
   const { onlyA, onlyB, both } = queries.viewDifferences(a, b);
   const out: PathChange[] = onlyB.map((p) => ({ kind: 'A', path: p }));
-  const entryOf = (s: ViewSource) => (s.diffId ? queries.entry(s.diffId, s.sourcePath!) : undefined);
-  const pairs = both.map((p) => ({ path: p.path, a: p.a, b: p.b, ea: entryOf(p.a), eb: entryOf(p.b) }));
-  const sameMeta = pairs.filter((p) => sameMetadata(p.ea, p.eb));
-  const files = sameMeta.filter((p) => p.ea?.type === 'file');
-  const digests = await fileDigests(store, queries, files.flatMap((p) => [
-    { diffId: p.a.diffId!, path: p.a.sourcePath! }, { diffId: p.b.diffId!, path: p.b.sourcePath! }]));
-  const digestOf = (s: ViewSource) => digests.get(fileKey(s.diffId!, s.sourcePath!));
-  const unchanged = new Set(sameMeta.filter((p) => p.ea?.type !== 'file' || digestOf(p.a) === digestOf(p.b)).map((p) => p.path));
-  for (const p of pairs) if (!unchanged.has(p.path)) out.push({ kind: 'C', path: p.path });
+  const sameMeta = both.filter((p) => sameMetadata(p.a.entry, p.b.entry));
+  const files = sameMeta.filter((p) => p.a.entry?.type === 'file');
+  const ref = (v: ViewEntry) => ({ diffId: v.diffId!, path: v.entry!.path });
+  const digests = await fileDigests(store, queries, files.flatMap((p) => [p.a, p.b]).filter((v) => !v.digest).map(ref));
+  const digestOf = (v: ViewEntry) => v.digest ?? digests.get(fileKey(v.diffId!, v.entry!.path));
+  const unchanged = new Set(sameMeta.filter((p) => p.a.entry?.type !== 'file' || digestOf(p.a) === digestOf(p.b)).map((p) => p.path));
+  for (const p of both) if (!unchanged.has(p.path)) out.push({ kind: 'C', path: p.path });
   // A removed path is listed only where its parent is still a directory in `to`.
   const gone = new Set(onlyA);
   for (const p of onlyA) {

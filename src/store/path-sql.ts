@@ -107,34 +107,47 @@ function toRegExp(tokens: Token[]): RegExp {
   return new RegExp(`^${body}$`, 'u');
 }
 
-/** The same pattern in SQLite's GLOB dialect (no escapes: a special character goes in brackets), when it has one. */
-function toSqliteGlob(tokens: Token[]): string | undefined {
+/**
+ * The pattern in SQLite's GLOB dialect (no escapes: a special character goes in brackets).
+ * A set GLOB cannot say (a class, odd brackets) becomes `?` when `loose`, so the result
+ * matches a superset; otherwise there is no translation.
+ */
+function toSqliteGlob(tokens: Token[], loose: boolean): string | undefined {
   let out = '';
   for (const k of tokens) {
     if (k.t === 'lit') out += '*?['.includes(k.c) ? `[${k.c}]` : k.c;
     else if (k.t === 'any') out += '*';
     else if (k.t === 'one') out += '?';
     else {
-      if (k.classes.length || k.items.length === 0) return undefined;
-      // ']' must come first in a GLOB set; '^' must not; '-' goes last.
-      const singles = k.items.filter((it): it is string => typeof it === 'string');
-      const ranges = k.items.filter((it): it is [string, string] => typeof it !== 'string');
-      if (ranges.some(([a, b]) => a === ']' || b === ']' || a === '-' || b === '-')) return undefined;
-      const order = [...singles.filter((c) => c === ']'), ...singles.filter((c) => c !== ']' && c !== '-' && c !== '^'),
-        ...ranges.map(([a, b]) => `${a}-${b}`), ...singles.filter((c) => c === '^'), ...singles.filter((c) => c === '-')];
-      if (order[0] === '^' && !k.negate) return undefined;
-      out += `[${k.negate ? '^' : ''}${order.join('')}]`;
+      const set = setGlob(k);
+      if (set === undefined && !loose) return undefined;
+      out += set ?? '?';
     }
   }
   return out;
+}
+
+/** A bracket expression in GLOB's dialect: ']' first, '^' not first, '-' last; no classes. */
+function setGlob(k: Token & { t: 'set' }): string | undefined {
+  const singles = k.items.filter((it): it is string => typeof it === 'string');
+  // GLOB would match a range written backwards; fnmatch matches nothing with it.
+  const ranges = k.items.filter((it): it is [string, string] => typeof it !== 'string' && inOrder(it));
+  if (k.classes.length) return undefined;
+  if (singles.length + ranges.length === 0) return k.negate ? '?' : undefined;
+  if (ranges.some(([a, b]) => a === ']' || b === ']' || a === '-' || b === '-')) return undefined;
+  const order = [...singles.filter((c) => c === ']'), ...singles.filter((c) => c !== ']' && c !== '-' && c !== '^'),
+    ...ranges.map(([a, b]) => `${a}-${b}`), ...singles.filter((c) => c === '^'), ...singles.filter((c) => c === '-')];
+  if (order[0] === '^' && !k.negate) return undefined;
+  return `[${k.negate ? '^' : ''}${order.join('')}]`;
 }
 
 /** A find(1) -name/-path pattern (fnmatch without flags: `*` matches '/' and a leading '.'). */
 export interface Glob {
   pattern: string;
   regex: RegExp;
-  /** The pattern for SQLite's GLOB operator, when it can say exactly the same. */
-  sqlite?: string;
+  /** The pattern for SQLite's GLOB operator: exactly the same when `exact`, else a superset to check with `regex`. */
+  sqlite: string;
+  exact: boolean;
   /** The literal text every match starts with. */
   prefix: string;
 }
@@ -146,5 +159,6 @@ export function compileGlob(pattern: string): Glob {
     if (k.t !== 'lit') break;
     prefix += k.c;
   }
-  return { pattern, regex: toRegExp(tokens), sqlite: toSqliteGlob(tokens), prefix };
+  const exact = toSqliteGlob(tokens, false);
+  return { pattern, regex: toRegExp(tokens), sqlite: exact ?? toSqliteGlob(tokens, true)!, exact: exact !== undefined, prefix };
 }

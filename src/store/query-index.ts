@@ -27,6 +27,12 @@ export interface SizeTest {
   unit: number;
 }
 
+/** Whether `size` bytes pass find's -size test. */
+export function sizeMatches(size: number, t: SizeTest): boolean {
+  const units = Math.ceil(size / t.unit);
+  return t.op === '+' ? units > t.n : t.op === '-' ? units < t.n : units === t.n;
+}
+
 /** Everything find can filter on, already parsed; all given tests must hold. */
 export interface FindFilter {
   name?: Glob;
@@ -54,6 +60,13 @@ export interface FoundRow {
 export interface ViewSource {
   diffId?: Digest;
   sourcePath?: string;
+}
+
+/** A path of a merged view with its layer entry (none for an implicit directory) and content digest when known. */
+export interface ViewEntry {
+  diffId?: Digest;
+  entry?: LayerEntry;
+  digest?: Digest;
 }
 
 type Row = Record<string, unknown>;
@@ -91,12 +104,11 @@ export class QueryIndex {
       setDigest: s('UPDATE entries SET content_digest = ? WHERE diff_id = ? AND path = ?'),
       setHashed: s('UPDATE layers SET content_digests = 1 WHERE diff_id = ?'),
       viewSource: s('SELECT diff_id, source_path FROM view_entries WHERE image_id = ? AND path = ?'),
-      changedOrOnlyA: s(`SELECT a.path, a.diff_id AS a_diff, a.source_path AS a_src, b.path IS NOT NULL AS in_b,
-                                b.diff_id AS b_diff, b.source_path AS b_src
-                         FROM view_entries a LEFT JOIN view_entries b ON b.image_id = ? AND b.path = a.path
-                         WHERE a.image_id = ? AND (b.path IS NULL OR a.diff_id IS NOT b.diff_id OR a.source_path IS NOT b.source_path)`),
-      onlyB: s(`SELECT b.path FROM view_entries b WHERE b.image_id = ?
-                AND NOT EXISTS (SELECT 1 FROM view_entries a WHERE a.image_id = ? AND a.path = b.path)`).pluck(),
+      // Paths of view `x` that view `y` lacks (y_path NULL) or has from another entry, with x's entry.
+      viewVersus: s(`SELECT x.path AS view_path, x.diff_id AS view_diff_id, y.path AS y_path, e.*
+                     FROM view_entries x LEFT JOIN view_entries y ON y.image_id = ? AND y.path = x.path
+                     LEFT JOIN entries e ON e.diff_id = x.diff_id AND e.path = x.source_path
+                     WHERE x.image_id = ? AND (y.path IS NULL OR x.diff_id IS NOT y.diff_id OR x.source_path IS NOT y.source_path)`),
     };
   }
 
@@ -166,36 +178,51 @@ export class QueryIndex {
   }
 
   /**
-   * Paths whose entries differ between the stored views of two images: only in
-   * `a`, only in `b`, or in both from different layer entries.
+   * Paths whose entries differ between the stored views of two images: only in `a`,
+   * only in `b`, or in both from different layer entries (with both entries).
    */
-  viewDifferences(a: Digest, b: Digest): { onlyA: string[]; onlyB: string[]; both: Array<{ path: string; a: ViewSource; b: ViewSource }> } {
-    const onlyA: string[] = [];
-    const both: Array<{ path: string; a: ViewSource; b: ViewSource }> = [];
-    for (const r of this.q.changedOrOnlyA.iterate(b, a) as Iterable<Row>) {
-      if (r.in_b === 1) both.push({ path: r.path as string, a: source(r.a_diff, r.a_src), b: source(r.b_diff, r.b_src) });
-      else onlyA.push(r.path as string);
-    }
-    return { onlyA, onlyB: this.q.onlyB.all(b, a) as string[], both };
+  viewDifferences(a: Digest, b: Digest): { onlyA: string[]; onlyB: string[]; both: Array<{ path: string; a: ViewEntry; b: ViewEntry }> } {
+    const side = (x: Digest, y: Digest) => {
+      const only: string[] = [];
+      const changed = new Map<string, ViewEntry>();
+      for (const r of this.q.viewVersus.iterate(y, x) as Iterable<Row>) {
+        const path = r.view_path as string;
+        if (r.y_path === null) only.push(path);
+        else changed.set(path, r.view_diff_id === null ? {} : { diffId: r.view_diff_id as Digest, entry: toEntry(r),
+          digest: (r.content_digest as Digest | null) ?? undefined });
+      }
+      return { only, changed };
+    };
+    const fromA = side(a, b);
+    const fromB = side(b, a);
+    const both = [...fromA.changed].map(([path, e]) => ({ path, a: e, b: fromB.changed.get(path)! }));
+    return { onlyA: fromA.only, onlyB: fromB.only, both };
   }
 
-  /** Paths of an image's stored view (the root excluded) that pass `f`, sorted. */
-  find(imageId: Digest, f: FindFilter): FoundRow[] {
-    const where = ['v.image_id = @image', "v.path != ''"];
-    const args: Record<string, unknown> = { image: imageId };
-    const glob = (column: string, g: Glob, key: string, lead = '') => {
-      const bounds = prefixBounds(g.prefix.startsWith(lead) ? g.prefix.slice(lead.length) : '');
-      if (bounds && column === 'v.path') {
-        where.push(`v.path >= @${key}Lo AND v.path < @${key}Hi`);
-        [args[`${key}Lo`], args[`${key}Hi`]] = bounds;
-      }
-      if (g.sqlite !== undefined) {
-        where.push(`${lead ? `'${lead}' || ` : ''}${column} GLOB @${key}`);
-        args[key] = g.sqlite;
-      }
+  /**
+   * Paths of the images' stored views (roots excluded) that pass `f`, by image then path.
+   * A size or digest test usually picks few entries: those start from the entries of the
+   * images' layers (each shared layer read once) and look their paths up in the views.
+   * Otherwise the views are walked, names and paths matched by GLOB, entries joined.
+   */
+  find(imageIds: Digest[], f: FindFilter): Array<FoundRow & { imageId: Digest }> {
+    const args: Record<string, unknown> = {};
+    const list = (prefix: string, values: string[]) =>
+      values.map((v, i) => ((args[`${prefix}${i}`] = v), `@${prefix}${i}`)).join(', ');
+    const where = [`v.image_id IN (${list('img', imageIds)})`, "v.path != ''"];
+    const glob = (column: string, g: Glob, key: string) => {
+      if (column === 'v.path') {
+        const bounds = g.prefix.startsWith('/') ? prefixBounds(g.prefix.slice(1)) : undefined;
+        if (bounds) {
+          where.push(`v.path >= @${key}Lo AND v.path < @${key}Hi`);
+          [args[`${key}Lo`], args[`${key}Hi`]] = bounds;
+        }
+        where.push(`'/' || v.path GLOB @${key}`);
+      } else where.push(`${column} GLOB @${key}`);
+      args[key] = g.sqlite;
     };
     if (f.name) glob('v.name', f.name, 'name');
-    if (f.path) glob('v.path', f.path, 'path', '/');
+    if (f.path) glob('v.path', f.path, 'path');
     if (f.type === 'dir') where.push("(e.type = 'dir' OR v.diff_id IS NULL)");
     else if (f.type) {
       where.push('e.type = @type');
@@ -210,22 +237,27 @@ export class QueryIndex {
       where.push('e.content_digest = @digest');
       args.digest = f.digest;
     }
-    // A digest names few entries: start from them. Otherwise walk the view; implicit
-    // directories have no entry, so keep them (LEFT JOIN) only when they can match.
-    const from = f.digest ? 'entries e CROSS JOIN view_entries v ON v.diff_id = e.diff_id AND v.source_path = e.path'
-      : `view_entries v ${f.type && f.type !== 'dir' ? 'JOIN' : 'LEFT JOIN'} entries e ON e.diff_id = v.diff_id AND e.path = v.source_path`;
-    const sql = `SELECT v.path, v.diff_id, e.type, ${SHOWN_SIZE} AS shown, e.mode, e.uid, e.gid, e.content_digest
-                 FROM ${from} WHERE ${where.join(' AND ')} ORDER BY v.path`;
-    const out: FoundRow[] = [];
+    // An implicit directory has no entry; it is a directory of size 0 with no digest.
+    const implicitMay = !f.digest && (!f.type || f.type === 'dir') && (!f.size || sizeMatches(0, f.size));
+    const viaEntries = (f.digest !== undefined || f.size !== undefined) && !implicitMay;
+    if (viaEntries && !f.digest) {
+      where.push(`e.diff_id IN (SELECT diff_id FROM image_layers WHERE image_id IN (${list('lay', imageIds)}))`);
+    }
+    const from = viaEntries ? 'entries e CROSS JOIN view_entries v ON v.diff_id = e.diff_id AND v.source_path = e.path'
+      : `view_entries v ${implicitMay ? 'LEFT JOIN' : 'JOIN'} entries e ON e.diff_id = v.diff_id AND e.path = v.source_path`;
+    const sql = `SELECT v.image_id, v.path, v.diff_id, e.type, ${SHOWN_SIZE} AS shown, e.mode, e.uid, e.gid, e.content_digest
+                 FROM ${from} WHERE ${where.join(' AND ')}`;
+    const out: Array<FoundRow & { imageId: Digest }> = [];
     for (const r of this.db.prepare(sql).iterate(args) as Iterable<Row>) {
       const path = r.path as string;
-      if (f.name && f.name.sqlite === undefined && !f.name.regex.test(path.slice(path.lastIndexOf('/') + 1))) continue;
-      if (f.path && f.path.sqlite === undefined && !f.path.regex.test(`/${path}`)) continue;
+      if (f.name && !f.name.exact && !f.name.regex.test(path.slice(path.lastIndexOf('/') + 1))) continue;
+      if (f.path && !f.path.exact && !f.path.regex.test(`/${path}`)) continue;
       const implicit = r.diff_id === null;
       out.push({
-        path, diffId: implicit ? undefined : (r.diff_id as Digest), type: implicit ? 'dir' : (r.type as EntryType),
-        size: r.shown as number, mode: implicit ? 0o755 : (r.mode as number), uid: implicit ? 0 : (r.uid as number),
-        gid: implicit ? 0 : (r.gid as number), digest: (r.content_digest as Digest | null) ?? undefined,
+        imageId: r.image_id as Digest, path, diffId: implicit ? undefined : (r.diff_id as Digest),
+        type: implicit ? 'dir' : (r.type as EntryType), size: r.shown as number, mode: implicit ? 0o755 : (r.mode as number),
+        uid: implicit ? 0 : (r.uid as number), gid: implicit ? 0 : (r.gid as number),
+        digest: (r.content_digest as Digest | null) ?? undefined,
       });
     }
     return out;
