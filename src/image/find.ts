@@ -6,8 +6,8 @@ import { QueryIndex, sizeMatches, type FindFilter, type FoundRow, type SizeTest 
 import type { Store } from '../store/store.js';
 import type { Digest, EntryType } from '../store/types.js';
 import { hashLayers, unhashedLayers } from './content-digests.js';
-import { ensureView } from './image-diff.js';
 import { shownPath } from './image-path.js';
+import { imageQueryData } from './query-data.js';
 import { formatReference, parseReference } from './reference.js';
 import { resolveImage } from './resolve.js';
 
@@ -95,7 +95,7 @@ export async function findPaths(store: Store, o: FindOptions): Promise<Found[]> 
   const images = targets(store, o.images ?? []);
   const queries = new QueryIndex(store.index.db);
   const layersOf = new Map(images.map(({ id }) => [id, store.index.imageLayers(id).map((l) => l.diffId)]));
-  for (const { id } of images) ensureView(store, id);
+  for (const { id } of images) imageQueryData(store, queries, id);
   if (filter.digest) {
     const todo = unhashedLayers(queries, [...layersOf.values()].flat());
     if (todo.layers.length) o.onHashing?.(todo.layers.length, todo.bytes);

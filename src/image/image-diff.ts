@@ -2,13 +2,11 @@
 import { ImgError } from '../store/errors.js';
 import { QueryIndex, type ViewEntry } from '../store/query-index.js';
 import type { Store } from '../store/store.js';
-import type { Digest, LayerEntry } from '../store/types.js';
-import { ViewIndex } from '../store/view-index.js';
+import type { LayerEntry } from '../store/types.js';
 import type { ChangeKind } from '../union/layer-changes.js';
-import { changeSet } from './change-sets.js';
+import { imageQueryData } from './query-data.js';
 import { fileDigests, fileKey } from './content-digests.js';
 import { parentKey, shownPath } from './image-path.js';
-import { buildView } from './image-view.js';
 import { resolveImage } from './resolve.js';
 
 export interface PathChange {
@@ -26,14 +24,8 @@ export function diffLayer(store: Store, ref: string, n: number): PathChange[] {
     throw new ImgError('INVALID_ARGUMENT', `--layer ${n}: image ${ref} has ${count} layer${count === 1 ? '' : 's'} (1 is the base)`);
   }
   const queries = new QueryIndex(store.index.db);
-  return queries.changesAt(changeSet(store, queries, id), n - 1).filter((c) => c.listed)
+  return queries.changesAt(imageQueryData(store, queries, id), n - 1).filter((c) => c.listed)
     .map((c) => ({ kind: c.kind, path: shownPath(c.path) }));
-}
-
-/** The stored merged view of an image, built on first use. */
-export function ensureView(store: Store, imageId: Digest): void {
-  const views = new ViewIndex(store.index.db);
-  if (!views.stats(imageId)) buildView(store, views, imageId);
 }
 
 /** What a directory no layer records looks like in a mount. */
@@ -62,9 +54,9 @@ function sameMetadata(a: LayerEntry | undefined, b: LayerEntry | undefined): boo
 export async function diffImages(store: Store, from: string, to: string): Promise<PathChange[]> {
   const a = resolveImage(store, from).id;
   const b = resolveImage(store, to).id;
-  ensureView(store, a);
-  ensureView(store, b);
   const queries = new QueryIndex(store.index.db);
+  imageQueryData(store, queries, a);
+  imageQueryData(store, queries, b);
   const { onlyA, onlyB, both } = queries.viewDifferences(a, b);
   const out: PathChange[] = onlyB.map((p) => ({ kind: 'A', path: p }));
   const sameMeta = both.filter((p) => sameMetadata(p.a.entry, p.b.entry));

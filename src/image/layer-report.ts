@@ -2,7 +2,7 @@
 import { QueryIndex } from '../store/query-index.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
-import { changeSet } from './change-sets.js';
+import { imageQueryData } from './query-data.js';
 import { readConfig } from './inspect.js';
 import type { HistoryEntry } from './oci.js';
 import { resolveImage } from './resolve.js';
@@ -27,7 +27,7 @@ export interface LayerRow {
 export async function layerReport(store: Store, ref: string): Promise<{ id: Digest; layers: LayerRow[] }> {
   const { id } = resolveImage(store, ref);
   const queries = new QueryIndex(store.index.db);
-  const counts = queries.changeCounts(changeSet(store, queries, id));
+  const counts = queries.changeCounts(imageQueryData(store, queries, id));
   const history = ((await readConfig(store, id)).history ?? []).filter((h) => !h.empty_layer);
   const layers = store.index.imageLayers(id).map((l) => ({
     index: l.position + 1, diffId: l.diffId, digest: l.blobDigest, size: store.index.layerSize(l.diffId) ?? 0,

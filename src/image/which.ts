@@ -2,7 +2,7 @@
 import { QueryIndex, type ChangeRow } from '../store/query-index.js';
 import type { Store } from '../store/store.js';
 import type { Digest, EntryType } from '../store/types.js';
-import { changeSet } from './change-sets.js';
+import { imageQueryData } from './query-data.js';
 import { baseName, childKey, parentKey, pathKey, shownPath } from './image-path.js';
 import { resolveImage } from './resolve.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar/whiteout.js';
@@ -38,7 +38,7 @@ export function whichPaths(store: Store, ref: string, paths: string[]): WhichAns
   const { id } = resolveImage(store, ref);
   const keys = paths.map(pathKey);
   const queries = new QueryIndex(store.index.db);
-  const set = changeSet(store, queries, id);
+  const set = imageQueryData(store, queries, id);
   const diffIds = store.index.imageLayers(id).map((l) => l.diffId);
   const layerRef = (position: number): LayerRef => ({ layer: position + 1, diffId: diffIds[position]! });
   return keys.map((key) => {

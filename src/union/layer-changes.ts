@@ -1,5 +1,5 @@
 import type { EntryType } from '../store/types.js';
-import { mergeLayers, type LayerInput, type MergeSlot, type MergeState } from './merge.js';
+import { mergeLayers, type LayerInput, type MergedTree, type MergeSlot, type MergeState } from './merge.js';
 
 /** docker diff's kinds: Added, Changed (replaced), Deleted. */
 export type ChangeKind = 'A' | 'C' | 'D';
@@ -71,19 +71,22 @@ function diffSlots(index: number, before: Map<string, MergeSlot | undefined>, st
 }
 
 /**
- * What each layer changes in the merged view of the layers below it, from one
- * mergeLayers pass: per layer (bottom to top), its changes sorted by path.
+ * The merged view of the layers and what each layer changes in the view of the layers below it,
+ * from one mergeLayers pass: per layer (bottom to top), its changes sorted by path.
  */
-export function layerChanges(layersBottomToTop: LayerInput[]): LayerChange[][] {
-  const out: LayerChange[][] = [];
+export function mergeWithChanges(layersBottomToTop: LayerInput[]): { tree: MergedTree; changes: LayerChange[][] } {
+  const changes: LayerChange[][] = [];
   let before = new Map<string, MergeSlot | undefined>();
-  mergeLayers(layersBottomToTop, {
+  const tree = mergeLayers(layersBottomToTop, {
     beforeLayer: (i, state) => {
       before = slotsBefore(layersBottomToTop[i]!, state);
     },
     afterLayer: (i, state) => {
-      out.push(diffSlots(i, before, state));
+      changes.push(diffSlots(i, before, state));
     },
   });
-  return out;
+  return { tree, changes };
 }
+
+/** What each layer changes in the merged view of the layers below it (see mergeWithChanges). */
+export const layerChanges = (layersBottomToTop: LayerInput[]): LayerChange[][] => mergeWithChanges(layersBottomToTop).changes;
