@@ -5,7 +5,7 @@ import { imageView } from '../../image/image-view.js';
 import { findImage } from '../../image/resolve.js';
 import { ImgError } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
-import type { Register } from './images.js';
+import type { Register } from '../register.js';
 
 interface Listed {
   kind: string;
@@ -22,8 +22,8 @@ async function containerChanges(store: Store, name: string): Promise<Listed[]> {
   return containerDiff(imageView(store, c.imageId), c.upperDir, c.workDir);
 }
 
-export const registerDiffCommands: Register = (program, action) => {
-  program.command('diff')
+export const registerDiffCommands: Register = (_program, action, define) => {
+  define(['diff', 'container diff'], (c) => c
     .description("Show changes: a container's against its image, image B against image A, or one layer of an image")
     .usage('CONTAINER | IMAGE IMAGE | IMAGE --layer N')
     .argument('<container-or-image>').argument('[image]')
@@ -41,5 +41,5 @@ export const registerDiffCommands: Register = (program, action) => {
         : second !== undefined ? await diffImages(store, first, second) : await containerChanges(store, first);
       if (o.format === 'json') return changes.map((c) => JSON.stringify({ Kind: c.kind, Path: c.path })).join('\n') || undefined;
       return changes.map((c) => `${c.kind} ${c.path}`).join('\n') || undefined;
-    }));
+    })));
 };

@@ -3,7 +3,7 @@ import { findPaths, type Found } from '../../image/find.js';
 import { layerReport } from '../../image/layer-report.js';
 import { whichPaths, type WhichAnswer } from '../../image/which.js';
 import { humanSize, since, table } from '../format.js';
-import type { Register } from './images.js';
+import { collect, type Register } from '../register.js';
 
 const jsonLines = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') || undefined;
 const layerList = (ls: Array<{ layer: number }>) => `layer${ls.length === 1 ? '' : 's'} ${ls.map((l) => l.layer).join(', ')}`;
@@ -22,8 +22,8 @@ const foundJson = (f: Found) => ({
   Uid: f.uid, Gid: f.gid, Layer: f.layer ?? null, DiffID: f.diffId ?? null, Digest: f.digest ?? null,
 });
 
-export const registerLayerCommands: Register = (program, action) => {
-  program.command('layers').description("List an image's layers: history and the files each adds, changes and deletes")
+export const registerLayerCommands: Register = (_program, action, define) => {
+  define(['layers', 'image layers'], (c) => c.description("List an image's layers: history and the files each adds, changes and deletes")
     .argument('<image>')
     .option('--no-trunc', "don't truncate output")
     .option('--format <format>', "'json' for one JSON object per line")
@@ -40,19 +40,18 @@ export const registerLayerCommands: Register = (program, action) => {
         String(l.index), o.trunc ? shortId(l.diffId) : l.diffId, since(l.history.created), cut(l.history.created_by ?? ''),
         humanSize(l.size), String(l.added), String(l.changed), String(l.deleted), l.history.comment ?? '',
       ]));
-    }));
+    })));
 
-  program.command('which').description('Show which layer provides each path of an image, what it shadows, or what deleted it')
+  define(['which'], (c) => c.description('Show which layer provides each path of an image, what it shadows, or what deleted it')
     .argument('<image>').argument('<path...>')
     .option('--format <format>', "'json' for one JSON object per line")
     .action(action(async (ctx, ref: string, paths: string[], o: { format?: string }) => {
       const answers = whichPaths(await ctx.store(), ref, paths);
       if (answers.some((a) => a.status === 'absent')) ctx.exitCode = 1;
       return o.format === 'json' ? jsonLines(answers) : answers.map(whichLine).join('\n');
-    }));
+    })));
 
-  const collect = (v: string, all: string[]) => [...all, v];
-  program.command('find').description("Search images' merged views from the index (find(1)'s tests; all images unless --image)")
+  define(['find'], (c) => c.description("Search images' merged views from the index (find(1)'s tests; all images unless --image)")
     .option('--image <ref>', 'search this image (repeatable)', collect, [])
     .option('--name <glob>', 'base name matches the shell pattern, as find -name')
     .option('--path <glob>', 'whole path (starting with /) matches the shell pattern, as find -path')
@@ -66,5 +65,5 @@ export const registerLayerCommands: Register = (program, action) => {
       const found = await findPaths(await ctx.store(), { ...o, images: o.image, onHashing });
       if (o.format === 'json') return jsonLines(found.map(foundJson));
       return found.map((f) => (o.image.length === 1 ? f.path : `${f.image} ${f.path}`)).join('\n') || undefined;
-    }));
+    })));
 };
