@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ImgError } from '../store/errors.js';
 import { Context, type Output } from './context.js';
+import { registerBuildCommands } from './commands/build.js';
 import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
@@ -39,6 +40,7 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
   registerRegistryCommands(program, action);
   registerSaveCommands(program, action);
   registerCommitCommands(program, action);
+  registerBuildCommands(program, action);
   registerServeCommands(program, action);
   return program;
 }

@@ -6,6 +6,7 @@ import type { MountSpec } from '../fuse/view-kinds.js';
 import { ImgError } from '../store/errors.js';
 import { containers, type ContainerRecord } from './containers.js';
 import type { Store } from '../store/store.js';
+import type { Digest } from '../store/types.js';
 
 /** The mount point of a container whose server is alive, else undefined (a stale record is cleared). */
 export async function liveMount(store: Store, c: ContainerRecord): Promise<string | undefined> {
@@ -34,6 +35,13 @@ export async function mountContainer(store: Store, c: ContainerRecord, dir: stri
   const m = containerMount(store, c);
   const rec = await startMountServer(dir, m.spec, m.fuse);
   containers(store).setMount(c.id, rec.dir);
+}
+
+/** Mounts image `id` itself, read-only, on `dir` in a background server. */
+export async function mountImage(store: Store, id: Digest, dir: string): Promise<void> {
+  imageView(store, id); // computes and stores the merged view now, so the server starts fast
+  const m = imageMount(store, id);
+  await startMountServer(dir, m.spec, m.fuse);
 }
 
 /** Unmounts `dir` and clears the mount of the container that was there, if any. */

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import { resolveImage } from './resolve.js';
 import { containers } from '../container/containers.js';
+import { buildCache } from './build-cache.js';
 
 export interface ImageRow {
   image: ImageRecord;
@@ -19,10 +20,14 @@ function splitTag(name: string): { repository: string; tag: string } {
   return { repository: formatReference({ registry: r.registry, repository: r.repository }, { familiar: true }), tag: r.tag ?? '<none>' };
 }
 
-/** One row per tag (docker's `images`), untagged images as `<none>`; filtered by REPO[:TAG]. */
-export function listImages(store: Store, filter?: string): ImageRow[] {
+/**
+ * One row per tag (docker's `images`), untagged images as `<none>`; filtered by REPO[:TAG].
+ * Untagged images a build made further steps on (docker's intermediate images) only with `all`.
+ */
+export function listImages(store: Store, filter?: string, all = false): ImageRow[] {
   const want = filter ? parseReference(filter) : undefined;
   const rows: ImageRow[] = [];
+  const cache = buildCache(store);
   for (const image of store.index.images()) {
     const digests = store.index.repoDigestsOf(image.id);
     const digestOf = (repo: string) => digests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1];
@@ -32,7 +37,7 @@ export function listImages(store: Store, filter?: string): ImageRow[] {
       if (want && (repoName(want) !== repoName(r) || (want.tag && want.tag !== r.tag))) continue;
       rows.push({ image, ...splitTag(t), digest: digestOf(repoName(r)) });
     }
-    if (tags.length === 0 && !want) rows.push({ image, repository: '<none>', tag: '<none>', digest: digests[0]?.split('@')[1] });
+    if (tags.length === 0 && !want && (all || !cache.hasChild(image.id))) rows.push({ image, repository: '<none>', tag: '<none>', digest: digests[0]?.split('@')[1] });
   }
   return rows;
 }

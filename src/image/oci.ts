@@ -91,6 +91,20 @@ export interface ContainerConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  /** Docker's fields, set by a Dockerfile's SHELL, HEALTHCHECK and ONBUILD. */
+  Shell?: string[];
+  Healthcheck?: HealthConfig;
+  OnBuild?: string[] | null;
+}
+
+/** Docker's healthcheck: Test is ["NONE"], ["CMD", args...] or ["CMD-SHELL", command]; durations in nanoseconds. */
+export interface HealthConfig {
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
 export interface ImageConfig {

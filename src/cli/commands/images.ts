@@ -17,12 +17,13 @@ const removed = (r: RemoveResult) => [...r.untagged.map((t) => `Untagged: ${t}`)
 export const registerImageCommands: Register = (program, action) => {
   program.command('images').description('List images')
     .argument('[repository]', 'only images of REPO[:TAG]')
+    .option('-a, --all', 'show all images (default hides intermediate build images)')
     .option('-q, --quiet', 'only show image IDs')
     .option('--digests', 'show digests')
     .option('--no-trunc', "don't truncate output")
     .option('--format <format>', "'json' for one JSON object per line")
-    .action(action(async (ctx, repo: string | undefined, o: { quiet?: boolean; digests?: boolean; trunc: boolean; format?: string }) => {
-      const rows = listImages(await ctx.store(), repo);
+    .action(action(async (ctx, repo: string | undefined, o: { all?: boolean; quiet?: boolean; digests?: boolean; trunc: boolean; format?: string }) => {
+      const rows = listImages(await ctx.store(), repo, !!o.all);
       const id = (d: string) => (o.trunc ? shortId(d as `sha256:${string}`) : d);
       if (o.quiet) return [...new Set(rows.map((r) => id(r.image.id)))].join('\n') || undefined;
       if (o.format === 'json') {
