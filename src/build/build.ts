@@ -145,6 +145,7 @@ class Build {
     const st = await this.fromImage(stage.from, name);
     const triggers = st.container.OnBuild ?? [];
     if (triggers.length) {
+      st.config = { ...st.config, config: { ...st.container, OnBuild: null } }; // triggers run once: the child has none
       this.o.out(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}`);
       for (const t of triggers) await this.step(st, parseTrigger(t, this.df.file, stage.from.line));
     }

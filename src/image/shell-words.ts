@@ -156,8 +156,9 @@ class Scanner {
     if (first === '{' || first === '}' || first === ':') throw new Error('syntax error: bad substitution');
     const name = this.name();
     const op = this.next();
+    if (op === undefined) throw new Error("syntax error: missing '}'");
     if (op === '}') return this.lookup(name) ?? '';
-    let modifier = op ?? '';
+    let modifier = op;
     const colon = op === ':';
     if (colon) modifier = this.next() ?? '';
     if (!'+-?#%'.includes(modifier) || modifier === '' || (colon && (modifier === '#' || modifier === '%'))) {
