@@ -84,7 +84,7 @@ export async function extractArchive(file: string, kind: ArchiveKind, w: RootfsW
     const meta = { mode: h.mode ?? 0o644, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: (h.mtime?.getTime() ?? Date.now()) / 1000 };
     if (p && h.type === 'file') await w.file(p, { stream: entry as unknown as Readable }, meta);
     else {
-      if (p && h.type === 'directory') await w.dir(p, meta);
+      if (h.type === 'directory') await w.dir(p ?? dest, meta); // the archive's `./` is the destination itself
       else if (p && h.type === 'symlink') await w.symlink(p, h.linkname ?? '', meta);
       else if (p && h.type === 'link') await w.hardlink(p, path.posix.join(dest, memberPath(h.linkname ?? '', name) ?? '/'));
       entry.resume(); // devices, fifos and the like are not unpacked

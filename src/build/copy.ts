@@ -37,8 +37,12 @@ async function isDirIn(root: string, p: string): Promise<boolean> {
   return (await lstat(await resolveIn(root, p)).catch(() => undefined))?.isDirectory() ?? false;
 }
 
-async function writeEntry(w: RootfsWriter, p: string, e: SourceEntry, s: CopySpec): Promise<void> {
+/** Writes one entry at `p`; a file already copied under another name (`links`: inode to path) becomes a hard link to it. */
+async function writeEntry(w: RootfsWriter, p: string, e: SourceEntry, s: CopySpec, links: Map<string, string>): Promise<void> {
   const m = metaOf(e, s);
+  const first = e.inode && links.get(e.inode);
+  if (first) return w.hardlink(p, first);
+  if (e.inode) links.set(e.inode, p);
   if (e.type === 'dir') await w.dir(p, m);
   else if (e.type === 'symlink') await w.symlink(p, e.linkname!, m);
   else await w.file(p, { copyOf: e.host }, m);
@@ -48,16 +52,17 @@ async function writeEntry(w: RootfsWriter, p: string, e: SourceEntry, s: CopySpe
 export async function copyInto(w: RootfsWriter, s: CopySpec, inline: InlineFile[] = []): Promise<void> {
   const intoDir = s.dest.endsWith('/') || s.matches.length + inline.length > 1 || (await isDirIn(w.root, s.dest));
   const fileTarget = (name: string) => (intoDir ? path.posix.join(s.dest, path.posix.basename(name)) : s.dest);
+  const links = new Map<string, string>();
   for (const m of s.matches) {
     const [top, ...below] = m.entries;
     if (top!.type === 'dir') {
       await w.dir(s.dest, metaOf(top!, s));
-      for (const e of below) await writeEntry(w, path.posix.join(s.dest, e.rel), e, s);
+      for (const e of below) await writeEntry(w, path.posix.join(s.dest, e.rel), e, s, links);
       continue;
     }
     const kind = s.extract && top!.type === 'file' ? await archiveKind(top!.host) : undefined;
     if (kind) await extractArchive(top!.host, kind, w, s.dest);
-    else await writeEntry(w, fileTarget(m.name), top!, s);
+    else await writeEntry(w, fileTarget(m.name), top!, s, links);
   }
   for (const f of inline) {
     await w.file(fileTarget(f.name), { bytes: Buffer.from(f.body) }, { ...(s.chown ?? { uid: 0, gid: 0 }), mode: s.chmod ?? 0o644 });

@@ -24,6 +24,8 @@ export interface SourceEntry {
   /** Seconds, with fractions. */
   mtime: number;
   linkname?: string;
+  /** `dev:ino` of a file with several names, so copies keep them one file. */
+  inode?: string;
 }
 
 /** A source as matched: its name (the last component names a copied file) and its entries, itself first. */
@@ -44,6 +46,7 @@ async function entryOf(host: string, rel: string): Promise<SourceEntry | undefin
   return {
     rel, host, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0,
     mtime: st.mtimeMs / 1000, linkname: type === 'symlink' ? await readlink(host) : undefined,
+    ...(type === 'file' && st.nlink > 1 && { inode: `${st.dev}:${st.ino}` }),
   };
 }
 
