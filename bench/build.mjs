@@ -13,14 +13,8 @@ import { randomFillSync } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN, numberArg as arg, timed as timedRuns } from './cli-timing.mjs';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const BIN = path.join(REPO, 'bin/lamina.js');
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? def : Number(process.argv[i + 1]);
-};
 const FILES = arg('files', 2000);
 const BIG_MB = arg('big-mb', 32);
 const RUNS = arg('runs', 5);
@@ -38,22 +32,8 @@ function run(cmd, args) {
 }
 const lamina = (...args) => run(process.execPath, [BIN, '--root', root, ...args]);
 
-/** Median wall and CPU seconds of `runs` runs of lamina with `args`; `check` sees each run's stdout. */
-function timed(args, check, runs = RUNS) {
-  const wall = [];
-  const cpu = [];
-  for (let i = 0; i < runs; i++) {
-    const r = spawnSync('/usr/bin/time', ['-f', '@@ %e %U %S', process.execPath, BIN, '--root', root, ...args],
-      { env, encoding: 'utf8', maxBuffer: 1 << 26 });
-    const m = /@@ ([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
-    if (r.status !== 0 || !m) throw new Error(`lamina ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-    check(r.stdout);
-    wall.push(Number(m[1]));
-    cpu.push(Number(m[2]) + Number(m[3]));
-  }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { wall: median(wall), cpu: median(cpu) };
-}
+/** Median times of `runs` runs of lamina with `args`; `check` sees each run's stdout. */
+const timed = (args, check, runs = RUNS) => timedRuns(process.execPath, [BIN, '--root', root, ...args], { env, runs, check });
 
 /** A busybox rootfs imported as bench/base:1 (no registry needed). */
 function baseImage() {

@@ -42,18 +42,21 @@ async function inContainer(st: StageState, step: Step, r: StepResult, work: (c: 
   }
 }
 
-/** Mounts container `c` for the duration of `fn`, on its own directory. */
-async function mounted<T>(st: StageState, c: ContainerRecord, fn: (rootfs: string) => Promise<T>): Promise<T> {
-  const rootfs = path.join(path.dirname(c.upperDir), 'merged');
-  await mkdir(rootfs, { recursive: true });
-  await mountContainer(st.env.store, c, rootfs);
+/** Mounts something on `dir` with `mount` for the duration of `fn`; then unmounts and removes the mount point. */
+async function whileMounted<T>(st: StageState, dir: string, mount: (dir: string) => Promise<void>, fn: (dir: string) => Promise<T>): Promise<T> {
+  await mkdir(dir, { recursive: true });
+  await mount(dir);
   try {
-    return await fn(rootfs);
+    return await fn(dir);
   } finally {
-    await unmountDir(st.env.store, rootfs);
-    await rmdir(rootfs).catch(() => undefined);
+    await unmountDir(st.env.store, dir);
+    await rmdir(dir).catch(() => undefined); // never recursive: a mount that failed to go must keep its files
   }
 }
+
+/** Container `c` mounted on its own directory for the duration of `fn`. */
+const mounted = <T>(st: StageState, c: ContainerRecord, fn: (rootfs: string) => Promise<T>): Promise<T> =>
+  whileMounted(st, path.join(path.dirname(c.upperDir), 'merged'), (d) => mountContainer(st.env.store, c, d), fn);
 
 /** RUN's command line: exec form as given; shell form through the SHELL; a bare heredoc is the script. */
 function runArgv(st: StageState, step: Step): string[] {
@@ -114,18 +117,9 @@ async function fromImage(st: StageState, from: string): Promise<Digest> {
   return resolveImage(st.env.store, from).id;
 }
 
-/** A read-only mount of image `id` for the duration of `fn`. */
-async function imageMounted<T>(st: StageState, id: Digest, fn: (root: string) => Promise<T>): Promise<T> {
-  const dir = path.join(st.env.store.root, 'tmp', `build-from-${randomUUID()}`);
-  await mkdir(dir, { recursive: true });
-  await mountImage(st.env.store, id, dir);
-  try {
-    return await fn(dir);
-  } finally {
-    await unmountDir(st.env.store, dir);
-    await rmdir(dir).catch(() => undefined);
-  }
-}
+/** Image `id` mounted read-only for the duration of `fn`. */
+const imageMounted = <T>(st: StageState, id: Digest, fn: (root: string) => Promise<T>): Promise<T> =>
+  whileMounted(st, path.join(st.env.store.root, 'tmp', `build-from-${randomUUID()}`), (d) => mountImage(st.env.store, id, d), fn);
 
 async function matchAll(st: StageState, step: Step, tree: SourceTree, srcs: string[], inContext: boolean): Promise<SourceMatch[]> {
   const out: SourceMatch[] = [];
