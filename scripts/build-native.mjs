@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds native/lamina-sys.c (xattrs, mknod, renameat2, utimensat: what Node's fs lacks)
+// Builds native/lamina-mountd (the C mount server, via native/Makefile) and native/lamina-sys.c (xattrs, mknod, renameat2, utimensat: what Node's fs lacks)
 // into node_modules/lamina-sys/, so both dist/ and test builds load it as `lamina-sys`,
 // and native/lamina-exec.c (the last step of `lamina run`) into the same directory.
 // Idempotent: rebuilds only when the source changed. Needs cc and Node's headers.
@@ -43,4 +43,9 @@ if (process.argv.includes('--check')) {
   console.log(`lamina-sys built: ${out}`);
 } else {
   console.log(`lamina-sys up to date: ${out}`);
+}
+
+// The mount server (native/Makefile): make rebuilds only what changed; warnings are errors.
+if (!process.argv.includes('--check')) {
+  execFileSync('make', ['-s', '-C', path.join(repo, 'native'), 'all'], { stdio: 'inherit' });
 }

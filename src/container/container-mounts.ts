@@ -1,7 +1,7 @@
 import { canonicalDir } from '../fuse/mountinfo.js';
 import { mountRecord, startMountServer, unmount } from '../fuse/mount-process.js';
 import type { FuseMountOpts } from '../fuse/mount-options.js';
-import { imageView } from '../image/image-view.js';
+import { ensureViewFile } from '../image/image-view.js';
 import type { MountSpec } from '../fuse/view-kinds.js';
 import { ImgError } from '../store/errors.js';
 import { containers, type ContainerRecord } from './containers.js';
@@ -24,14 +24,15 @@ export function containerMount(store: Store, c: ContainerRecord, readOnly = fals
 
 /** What serves image `id` itself, read-only. */
 export function imageMount(store: Store, id: string): { spec: MountSpec; fuse: FuseMountOpts } {
-  return { spec: { kind: 'image', root: store.root, image: id }, fuse: { readOnly: true, fsname: `lamina:${id.slice(7, 19)}` } };
+  const view = ensureViewFile(store, id as Digest);
+  return { spec: { kind: 'image', root: store.root, image: id, view }, fuse: { readOnly: true, fsname: `lamina:${id.slice(7, 19)}` } };
 }
 
 /** Mounts container `c` read-write on `dir` in a background server. */
 export async function mountContainer(store: Store, c: ContainerRecord, dir: string): Promise<void> {
   const at = await liveMount(store, c);
   if (at) throw new ImgError('ALREADY_EXISTS', `container ${c.id.slice(0, 12)} is already mounted at ${at}`, { hint: `run \`lamina umount ${at}\` first` });
-  imageView(store, c.imageId); // computes and stores the merged lower view now, so the server starts fast
+  ensureViewFile(store, c.imageId); // computes and stores the merged lower view now, so the server starts fast
   const m = containerMount(store, c);
   const rec = await startMountServer(dir, m.spec, m.fuse);
   containers(store).setMount(c.id, rec.dir);

@@ -13,6 +13,9 @@ export interface FuseMountOpts {
   cache?: 'long' | 'default' | 'off';
   /** Entry/attr/negative timeout in seconds for cache 'long' (default one day). */
   timeoutSec?: number;
+  /** Honour setuid/setgid bits and device nodes (default nosuid,nodev); only for mounts no host user can reach. */
+  suid?: boolean;
+  dev?: boolean;
   /** libfuse debug output on the server's stderr. */
   debug?: boolean;
 }

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { ImgError } from '../store/errors.js';
 import { canonicalDir, detachMount, findMount, probeMount } from './mountinfo.js';
 import type { FuseMountOpts } from './mount-options.js';
-import { DEFAULT_RUN_DIR, isServerFor, readRecord, removeRecord, stateFiles, type MountRecord } from './mount-state.js';
+import { DEFAULT_RUN_DIR, isServerFor, readRecord, removeRecord, stateFiles, writeRecord, type MountRecord } from './mount-state.js';
+import { spawnMountd, type NativeSpec } from './native-server.js';
 import type { ServerConfig } from './server.js';
 import type { MountSpec } from './view-kinds.js';
 
@@ -37,6 +38,8 @@ export async function startMountServer(dir: string, spec: MountSpec, fuse: FuseM
   const target = await canonicalDir(dir);
   const runDir = opts.runDir ?? DEFAULT_RUN_DIR;
   await prepareDir(target, runDir);
+  const native = nativeSpec(spec);
+  if (native) return startNative(target, runDir, spec, native, fuse, opts);
   const entry = opts.serverEntry ?? defaultEntry();
   if (!existsSync(entry)) throw new ImgError('FAILED_PRECONDITION', `mount server ${entry} not found`, { hint: 'run `npm run build` first' });
   const { log } = stateFiles(runDir, target);
@@ -48,6 +51,47 @@ export async function startMountServer(dir: string, spec: MountSpec, fuse: FuseM
     await cleanupDeadMount(target, { runDir });
     throw err;
   }
+}
+
+/** What the native server needs, when `spec` is one it serves (an image with its view file). */
+function nativeSpec(spec: MountSpec): NativeSpec | undefined {
+  if (spec.kind !== 'image' || typeof spec.view !== 'string' || typeof spec.root !== 'string') return undefined;
+  return { view: spec.view, store: spec.root };
+}
+
+async function startNative(target: string, runDir: string, spec: MountSpec, native: NativeSpec, fuse: FuseMountOpts,
+  opts: MountProcessOpts): Promise<MountRecord> {
+  const { log } = stateFiles(runDir, target);
+  await mkdir(path.dirname(log), { recursive: true });
+  const fh = await open(log, opts.onChild ? 'a' : 'w');
+  let pid: number | undefined;
+  try {
+    pid = await withTimeout(spawnMountd(target, native, fuse, fh.fd, opts.onChild), opts.timeoutMs ?? 15_000, `mounting ${target}`);
+    const rec: MountRecord = { dir: target, pid, spec, fuse, startedAt: new Date().toISOString(), logFile: log };
+    await writeRecord(runDir, rec);
+    return rec;
+  } catch (err) {
+    if (pid !== undefined) await stopServer(pid, target, 2000);
+    await cleanupDeadMount(target, { runDir });
+    throw await withServerLog(err, log);
+  } finally {
+    await fh.close();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ImgError('UNAVAILABLE', `${what}: the server did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** The error with the last lines of the server's log appended. */
+async function withServerLog(err: unknown, log: string): Promise<unknown> {
+  if (!(err instanceof ImgError)) return err;
+  const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-20).join('\n');
+  return tail ? new ImgError(err.code, `${err.message}; server log:\n${tail}`, { hint: `full log: ${log}`, cause: err }) : err;
 }
 
 /** Unmounts `dir` and makes its server exit: SIGTERM, then fusermount -u, then umount -l. */

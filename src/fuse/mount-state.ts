@@ -54,7 +54,8 @@ export async function isServerFor(pid: number, dir: string): Promise<boolean> {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    return argv.some((a) => /serve-mount\.[jt]s$/.test(a)) && argv.includes(dir);
+    const server = argv.some((a) => /serve-mount\.[jt]s$/.test(a)) || /(^|\/)lamina-mountd$/.test(argv[0] ?? '');
+    return server && argv.includes(dir);
   } catch {
     return false;
   }

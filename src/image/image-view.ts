@@ -1,106 +1,102 @@
+/**
+ * The merged lower view of a stored image as a view file (docs/view-format.md): computed once from
+ * the index with the union model, cached in the store under the image's layer chain, then mapped by
+ * the native mount server and read by commit/diff/export through ViewFile.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { ImgError, messageOf } from '../store/errors.js';
 import type { Store } from '../store/store.js';
-import type { Digest, LayerEntry } from '../store/types.js';
-import { ViewIndex, type NewViewRow, type ViewRow } from '../store/view-index.js';
-import type { MergedView, Node } from '../union/view.js';
+import type { Digest } from '../store/types.js';
 import { mergeLayers } from '../union/merge.js';
+import { encodeView, type ViewLayer } from '../union/view-file-encode.js';
+import { VIEW_VERSION } from '../union/view-file-format.js';
+import { ViewFile } from '../union/view-file-read.js';
 
-/** Hot entries kept in memory per mount; beyond this the oldest are dropped. */
-const CACHE_LIMIT = 200_000;
-
-const keyOf = (p: string) => (p === '/' ? '' : p.replace(/^\/+/, '').replace(/\/+$/, ''));
-
-const IMPLICIT_DIR: Pick<LayerEntry, 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'mtimeSec' | 'mtimeNsec'> = {
-  type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtimeSec: 0, mtimeNsec: 0,
-};
-
-function toNode(r: ViewRow, fileOf: (d: Digest) => string): Node {
-  const e = r.entry ?? IMPLICIT_DIR;
-  const type = e.type === 'link' ? 'file' : e.type;
-  const linkname = type === 'symlink' ? (r.entry?.linkname ?? '') : undefined;
-  return {
-    ino: r.ino, type, mode: e.mode, uid: e.uid, gid: e.gid,
-    size: type === 'file' ? e.size : linkname !== undefined ? Buffer.byteLength(linkname) : 0,
-    mtimeSec: e.mtimeSec, mtimeNsec: e.mtimeNsec, nlink: r.nlink, linkname,
-    devmajor: r.entry?.devmajor, devminor: r.entry?.devminor,
-    data: type === 'file' && r.diffId ? { file: fileOf(r.diffId), offset: r.entry!.offset } : undefined,
-  };
+/** The OCI ChainID of a stack of diff IDs (base first). */
+export function chainId(diffIds: readonly Digest[]): Digest {
+  let chain = diffIds[0]!;
+  for (const d of diffIds.slice(1)) chain = `sha256:${createHash('sha256').update(`${chain} ${d}`).digest('hex')}`;
+  return chain;
 }
 
-interface Cached {
-  node: Node;
-  xattrs: Record<string, Buffer>;
+const viewsDir = (store: Store): string => path.join(store.root, 'views');
+const viewName = (chain: Digest): string => `${chain.slice('sha256:'.length)}.v${VIEW_VERSION}`;
+
+/** Where the view file of `imageId` lives (it may not exist yet). */
+export function viewFilePath(store: Store, imageId: Digest): string {
+  const layers = store.index.imageLayers(imageId);
+  if (!layers.length) throw new ImgError('NOT_FOUND', `image ${imageId}: no layers recorded`);
+  return path.join(viewsDir(store), viewName(chainId(layers.map((l) => l.diffId))));
 }
 
-/** Bounded insertion-ordered cache (oldest dropped first). */
-class Bounded<V> extends Map<string, V> {
-  override set(k: string, v: V): this {
-    if (this.size >= CACHE_LIMIT) this.delete(this.keys().next().value as string);
-    return super.set(k, v);
+/** The view file of `imageId`, built now if it does not exist; returns its path. */
+export function ensureViewFile(store: Store, imageId: Digest): string {
+  const file = viewFilePath(store, imageId);
+  try {
+    closeSync(openSync(file, 'r'));
+    return file;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-}
-
-/** The merged lower view of an image, probed from the index and cached in memory. */
-export class IndexView implements MergedView {
-  private readonly nodes = new Bounded<Cached | null>();
-  private readonly dirs = new Bounded<string[]>();
-
-  constructor(
-    private readonly views: ViewIndex,
-    private readonly imageId: Digest,
-    private readonly fileOf: (diffId: Digest) => string,
-  ) {}
-
-  private get(path: string): Cached | undefined {
-    const key = keyOf(path);
-    let c = this.nodes.get(key);
-    if (c === undefined) {
-      const r = this.views.row(this.imageId, key);
-      c = r ? { node: toNode(r, this.fileOf), xattrs: r.entry?.xattrs ?? {} } : null;
-      this.nodes.set(key, c);
-    }
-    return c ?? undefined;
-  }
-
-  lookup(path: string): Node | undefined {
-    return this.get(path)?.node;
-  }
-
-  readdir(path: string): string[] | undefined {
-    const key = keyOf(path);
-    if (this.get(key)?.node.type !== 'dir') return undefined;
-    let names = this.dirs.get(key);
-    if (!names) this.dirs.set(key, (names = this.views.children(this.imageId, key)));
-    return names;
-  }
-
-  xattrs(path: string): Record<string, Buffer> {
-    return this.get(path)?.xattrs ?? {};
-  }
-
-  stats(): { files: number; bytes: number } {
-    const s = this.views.stats(this.imageId);
-    return { files: s?.entries ?? 0, bytes: s?.bytes ?? 0 };
-  }
-}
-
-/** Compute an image's merged view from its layers and store it in the index. */
-export function buildView(store: Store, views: ViewIndex, imageId: Digest): void {
   const layers = store.index.imageLayers(imageId);
   const tree = mergeLayers(layers.map((l) => ({ entries: store.index.entries(l.diffId) })));
-  let bytes = 0;
-  const rows: NewViewRow[] = [];
-  for (const m of tree.entries.values()) {
-    if (m.entry.type === 'file') bytes += m.entry.size;
-    const fromLayer = m.layer >= 0;
-    rows.push({ path: m.path, diffId: fromLayer ? layers[m.layer]!.diffId : undefined,
-      sourcePath: fromLayer ? m.entry.path : undefined, ino: m.ino, nlink: m.nlink });
+  const viewLayers: ViewLayer[] = layers.map((l) => ({
+    blob: path.relative(store.root, store.blobs.pathOf(l.diffId)), size: store.index.layerSize(l.diffId) ?? 0,
+  }));
+  let bytes: Buffer;
+  try {
+    bytes = encodeView(tree, viewLayers);
+  } catch (err) {
+    throw new ImgError('INVALID_ARGUMENT', `image ${imageId.slice(7, 19)}: cannot build its merged view: ${messageOf(err)}`, { cause: err });
   }
-  views.putView(imageId, rows, bytes);
+  writeAtomically(file, bytes);
+  return file;
 }
 
-/** The read-only merged view of a stored image; the view is computed on first use. */
-export function imageView(store: Store, imageId: Digest): IndexView {
-  const views = new ViewIndex(store.index.db);
-  if (!views.stats(imageId)) buildView(store, views, imageId);
-  return new IndexView(views, imageId, (d) => store.blobs.pathOf(d));
+/** Temp file, fsync, rename, fsync of the directory: readers see the whole file or none. */
+function writeAtomically(file: string, bytes: Buffer): void {
+  const dir = path.dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dfd = openSync(dir, 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}
+
+/** The read-only merged view of a stored image, for TypeScript consumers (commit, diff, export). */
+export function imageView(store: Store, imageId: Digest): ViewFile {
+  return new ViewFile(readFileSync(ensureViewFile(store, imageId)), (rel) => path.join(store.root, rel));
+}
+
+/** Removes view files that no stored image uses any more (and leftover temp files); returns how many. */
+export function pruneViewFiles(store: Store): number {
+  const keep = new Set(store.index.images().map((i) => path.basename(viewFilePath(store, i.id))));
+  let removed = 0;
+  for (const name of readdirSafe(viewsDir(store))) {
+    if (keep.has(name)) continue;
+    rmSync(path.join(viewsDir(store), name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

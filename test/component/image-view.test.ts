@@ -1,7 +1,7 @@
-import { open } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { imageView } from '../../src/image/image-view.js';
+import { chainId, ensureViewFile, imageView } from '../../src/image/image-view.js';
 import { load } from '../../src/image/load.js';
 import { Store } from '../../src/store/store.js';
 import type { Node } from '../../src/union/view.js';
@@ -63,18 +63,21 @@ describe('image view from the index', () => {
     expect([a.nlink, b.nlink]).toEqual([2, 2]);
     expect(await contentOf(b)).toBe('shared');
     expect(view.lookup('/')).toMatchObject({ ino: 1, type: 'dir' });
-    expect(view.stats().files).toBe(8); // root + 7 paths
+    expect(view.stats().files).toBe(7); // root + 7 paths, the two names of data sharing one inode
   });
 
-  it('stores the view once and reuses it on the next mount', async () => {
+  it('writes the view file once, keyed by the layer chain, and reuses it', async () => {
     const archive = path.join(work, 'b.tar');
     await dockerArchive(archive, [{ tags: ['v:1'], layers: [await layerTar([{ name: 'f', content: 'x' }])] }]);
     const [img] = await load(store, archive);
-    imageView(store, img!.id);
-    const rows = () => store.index.db.prepare('SELECT count(*) FROM view_entries').pluck().get();
-    expect(rows()).toBe(2);
-    const again = imageView(store, img!.id);
-    expect(rows()).toBe(2);
-    expect(again.lookup('/f')?.size).toBe(1);
+    const file = ensureViewFile(store, img!.id);
+    const layers = store.index.imageLayers(img!.id).map((l) => l.diffId);
+    expect(path.basename(file)).toBe(`${chainId(layers).slice(7)}.v1`);
+    const first = await stat(file);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ensureViewFile(store, img!.id)).toBe(file);
+    expect((await stat(file)).mtimeMs).toBe(first.mtimeMs);
+    expect(imageView(store, img!.id).lookup('/f')?.size).toBe(1);
+    expect((await readdir(path.dirname(file))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 /** Turning decoded headers into checked LayerEntry rows. */
 import { ImgError } from '../../store/errors.js';
 import type { EntryType, LayerEntry } from '../../store/types.js';
-import { paxInt, paxText, paxTime, type PaxRecords, type RawHeader } from './headers.js';
+import { paxInt, paxName, paxText, paxTime, type PaxRecords, type RawHeader } from './headers.js';
 import { isOpaqueMarker, whitedOutName } from './whiteout.js';
 
 /** Metadata headers ('x', 'L', 'K') read since the last entry; they apply to the next one. */
@@ -18,7 +18,7 @@ export const entryError = (rawPath: string, why: string): ImgError =>
   new ImgError('INVALID_ARGUMENT', `entry ${JSON.stringify(rawPath)}: ${why}`);
 
 /** The entry's path before normalization: PAX path, then GNU long name, then the header. */
-export const rawPathOf = (h: RawHeader, meta: Meta): string => paxText(meta.pax, 'path') ?? meta.longName ?? h.name;
+export const rawPathOf = (h: RawHeader, meta: Meta): string => paxName(meta.pax, 'path') ?? meta.longName ?? h.name;
 
 /** Data bytes that follow the header; entries other than files carry none (as Go's archive/tar reads them). */
 export const dataSizeOf = (h: RawHeader, type: EntryType, meta: Meta): number =>
@@ -36,7 +36,7 @@ export function toEntry(h: RawHeader, type: EntryType, meta: Meta, offset: numbe
     path, type, mode: h.mode & 0o7777, uid: paxInt(pax, 'uid') ?? h.uid, gid: paxInt(pax, 'gid') ?? h.gid,
     size: dataSizeOf(h, type, meta), mtimeSec: mtime.sec, mtimeNsec: mtime.nsec, whiteout: false, opaque: false, offset,
   };
-  if (type === 'link' || type === 'symlink') e.linkname = paxText(pax, 'linkpath') ?? meta.longLink ?? h.linkname ?? '';
+  if (type === 'link' || type === 'symlink') e.linkname = paxName(pax, 'linkpath') ?? meta.longLink ?? h.linkname ?? '';
   if (type === 'char' || type === 'block') Object.assign(e, { devmajor: h.devmajor, devminor: h.devminor });
   const xattrs = xattrsOf(pax);
   if (xattrs) e.xattrs = xattrs;

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ImgError } from '../../store/errors.js';
+import { decodeFsName } from '../../store/fs-name.js';
 import type { EntryType } from '../../store/types.js';
 
 /** Fields of one ustar/GNU/v7 header block as written (ustar prefix already joined). */
@@ -50,11 +51,13 @@ const UNSUPPORTED: Record<string, string> = {
 export function decodeHeader(block: Buffer): RawHeader | undefined {
   let h: RawHeader | null;
   try {
-    h = codec.decode(block, 'utf-8', true);
+    h = codec.decode(block, 'latin1', true); // names are bytes: decoded below, losslessly
   } catch {
     throw new ImgError('INVALID_ARGUMENT', 'bad tar header checksum');
   }
   if (!h) return undefined;
+  h.name = latin1ToName(h.name);
+  if (h.linkname !== null) h.linkname = latin1ToName(h.linkname);
   for (const f of ['mode', 'uid', 'gid', 'size', 'devmajor', 'devminor'] as const) {
     if (!Number.isSafeInteger(h[f]) || h[f] < 0) throw new ImgError('INVALID_ARGUMENT', `bad tar header: invalid ${f} field`);
   }
@@ -84,7 +87,9 @@ export function describeFlag(block: Buffer): string {
 }
 
 /** The path of a GNU 'L'/'K' long-name body (NUL-terminated). */
-export const decodeLongName = (body: Buffer): string => codec.decodeLongPath(body, 'utf-8');
+export const decodeLongName = (body: Buffer): string => latin1ToName(codec.decodeLongPath(body, 'latin1'));
+
+const latin1ToName = (s: string): string => decodeFsName(Buffer.from(s, 'latin1'));
 
 /** Parse `LEN KEY=VALUE\n` records; LEN counts bytes, so binary values survive. */
 export function decodePax(body: Buffer): PaxRecords {
@@ -115,6 +120,12 @@ const badPax = (): ImgError => new ImgError('INVALID_ARGUMENT', 'malformed PAX e
 export function paxText(pax: PaxRecords | undefined, key: string): string | undefined {
   const v = pax?.get(key);
   return v && v.length > 0 ? v.toString('utf8') : undefined;
+}
+
+/** A PAX path or linkpath: bytes (usually UTF-8; hdrcharset=BINARY allows any), decoded losslessly. */
+export function paxName(pax: PaxRecords | undefined, key: 'path' | 'linkpath'): string | undefined {
+  const v = pax?.get(key);
+  return v && v.length > 0 ? decodeFsName(v) : undefined;
 }
 
 /** A non-negative decimal PAX value (size, uid, gid). */

@@ -7,6 +7,7 @@
  * (binary xattrs such as security.capability would be mangled), and its ustar encoder
  * silently writes 7777777 for ids over 2^21 and truncates mtimes to 32 bits.
  */
+import { encodeFsName } from '../../store/fs-name.js';
 import type { EntryType, LayerEntry } from '../../store/types.js';
 
 export const BLOCK = 512;
@@ -104,8 +105,8 @@ export function encodeHeader(h: TarHeader): Buffer {
   const records: Buffer[] = [];
   const text = (key: string, v: string) => records.push(paxRecord(key, Buffer.from(v)));
   const linkname = h.linkname ?? '';
-  if (!fits(h.name, 100)) text('path', h.name);
-  if (!fits(linkname, 100)) text('linkpath', linkname);
+  if (!fits(h.name, 100)) records.push(paxRecord('path', encodeFsName(h.name)));
+  if (!fits(linkname, 100)) records.push(paxRecord('linkpath', encodeFsName(linkname)));
   if (h.uid > MAX7) text('uid', String(h.uid));
   if (h.gid > MAX7) text('gid', String(h.gid));
   const plainTime = h.mtimeNsec === 0 && h.mtimeSec >= 0 && h.mtimeSec <= MAX11;

@@ -1,0 +1,33 @@
+/* State shared by the ops of one mount server process. */
+#ifndef LAMINA_SERVER_H
+#define LAMINA_SERVER_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "view.h"
+
+struct server {
+	struct view view;
+	/* One read-only fd per layer tar, indexed like the view's layer table. */
+	int *layer_fds;
+	/* Seconds the kernel may cache entries, attributes and negative lookups of lower inodes. */
+	double timeout;
+	/* Written "ready\n" once the kernel's INIT is answered; -1 when nobody waits. */
+	int ready_fd;
+	int debug;
+	struct fuse_session *se;
+};
+
+/* The operations of a read-only image mount: everything answered from the view. */
+extern const struct fuse_lowlevel_ops lower_ops;
+
+/* Tells whoever waits on ready_fd that the mount answers; called from init. */
+void server_ready(struct server *s);
+
+static inline struct server *server_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+#endif
