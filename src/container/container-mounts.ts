@@ -40,7 +40,6 @@ export async function mountContainer(store: Store, c: ContainerRecord, dir: stri
 
 /** Mounts image `id` itself, read-only, on `dir` in a background server. */
 export async function mountImage(store: Store, id: Digest, dir: string): Promise<void> {
-  imageView(store, id); // computes and stores the merged view now, so the server starts fast
   const m = imageMount(store, id);
   await startMountServer(dir, m.spec, m.fuse);
 }
