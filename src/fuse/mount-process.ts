@@ -53,10 +53,12 @@ export async function startMountServer(dir: string, spec: MountSpec, fuse: FuseM
   }
 }
 
-/** What the native server needs, when `spec` is one it serves (an image with its view file). */
+/** What the native server needs, when `spec` is one it serves (an image, or a container, with its view file). */
 function nativeSpec(spec: MountSpec): NativeSpec | undefined {
-  if (spec.kind !== 'image' || typeof spec.view !== 'string' || typeof spec.root !== 'string') return undefined;
-  return { view: spec.view, store: spec.root };
+  if (typeof spec.view !== 'string' || typeof spec.root !== 'string') return undefined;
+  if (spec.kind === 'image') return { view: spec.view, store: spec.root };
+  if (spec.kind !== 'container' || typeof spec.upper !== 'string' || typeof spec.work !== 'string') return undefined;
+  return { view: spec.view, store: spec.root, upper: spec.upper, work: spec.work };
 }
 
 async function startNative(target: string, runDir: string, spec: MountSpec, native: NativeSpec, fuse: FuseMountOpts,

@@ -184,7 +184,8 @@ export async function runInContainer(store: Store, c: ContainerRecord, o: RunInO
   for (const sig of HELD) process.on(sig, hold);
   try {
     await mkdir(rootfs, { recursive: true });
-    await mountContainer(store, c, rootfs);
+    // only the container reaches this mount (the store root is 0700): setuid binaries and devices work in it
+    await mountContainer(store, c, rootfs, { suid: true });
     const scaffold: { s?: Scaffold } = {};
     try {
       return await runIn(store, c, o, rootfs, scaffold);

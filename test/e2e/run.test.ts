@@ -99,7 +99,7 @@ function start(cmd: string, args: string[]): Child {
 async function stopChildren(): Promise<void> {
   for (const c of [...children]) {
     const all = await processes();
-    const pids = c.pid ? [c.pid, ...descendants(all, c.pid).filter((p) => !p.cmd.includes('serve-mount')).map((p) => p.pid)] : [];
+    const pids = c.pid ? [c.pid, ...descendants(all, c.pid).filter((p) => !p.cmd.includes('lamina-mountd')).map((p) => p.pid)] : [];
     for (const pid of pids) if (await pidAlive(pid)) process.kill(pid, 'SIGKILL');
     await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once('close', r)));
     children.delete(c);
@@ -399,7 +399,7 @@ describe.runIf(canMount && tools.every(Boolean))('lamina run', () => {
         const t = descendants(await processes(), c.proc.pid!);
         return t.some((p) => p.cmd === 'sleep 37') && t;
       }, { what: 'sleep 37 to run' });
-      const server = tree.find((p) => p.cmd.includes('serve-mount'));
+      const server = tree.find((p) => p.cmd.includes('lamina-mountd'));
       const sandbox = tree.filter((p) => p !== server);
       expect(server).toBeDefined();
       expect(sandbox.map((p) => p.cmd)).toEqual(expect.arrayContaining(['sleep 37']));

@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import { build } from '../../build/build.js';
 import { ImgError } from '../../store/errors.js';
-import type { Register } from './images.js';
-
-const collect = (v: string, acc: string[]) => [...acc, v];
+import { collect, type Register } from '../register.js';
 
 /** SOURCE_DATE_EPOCH from --build-arg (as BuildKit takes it) or the environment: whole seconds. */
 function sourceDateEpoch(buildArgs: string[]): number | undefined {
@@ -15,8 +12,8 @@ function sourceDateEpoch(buildArgs: string[]): number | undefined {
   return Number(v);
 }
 
-export const registerBuildCommands: Register = (program: Command, action) => {
-  program.command('build').description('Build an image from a Dockerfile')
+export const registerBuildCommands: Register = (_program, action, define) => {
+  define(['build', 'image build'], (c) => c.description('Build an image from a Dockerfile')
     .argument('<context>', 'the build context directory')
     .option('-t, --tag <name:tag>', 'name and optionally a tag (repeatable)', collect, [])
     .option('-f, --file <file>', 'the Dockerfile (default CONTEXT/Dockerfile; - for stdin)')
@@ -44,5 +41,5 @@ export const registerBuildCommands: Register = (program: Command, action) => {
         if (captured.length) process.stderr.write(Buffer.concat(captured));
         throw err;
       }
-    }));
+    })));
 };
