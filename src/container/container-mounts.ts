@@ -2,7 +2,7 @@ import { canonicalDir } from '../fuse/mountinfo.js';
 import { mountRecord, startMountServer, unmount } from '../fuse/mount-process.js';
 import type { FuseMountOpts } from '../fuse/mount-options.js';
 import { ensureViewFile } from '../image/image-view.js';
-import type { MountSpec } from '../fuse/view-kinds.js';
+import type { MountSpec } from '../fuse/mount-state.js';
 import { ImgError } from '../store/errors.js';
 import { containers, type ContainerRecord } from './containers.js';
 import type { Store } from '../store/store.js';
