@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { Context, describeError, type Output } from './context.js';
+import { registerBuildCommands } from './commands/build.js';
 import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerDiffCommands } from './commands/diff.js';
@@ -68,8 +69,8 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
     if (out !== undefined && out !== '') print(out);
   };
   for (const register of [registerImageCommands, registerInspectCommands, registerLayerCommands, registerContainerCommands, registerDiffCommands,
-    registerMountCommands, registerRunCommands, registerRegistryCommands, registerSaveCommands, registerCommitCommands, registerSystemCommands,
-    registerFsckCommands, registerServeCommands]) {
+    registerMountCommands, registerRunCommands, registerRegistryCommands, registerSaveCommands, registerCommitCommands, registerBuildCommands,
+    registerSystemCommands, registerFsckCommands, registerServeCommands]) {
     register(program, action, define);
   }
   oneLineUsage(program);

@@ -4,6 +4,7 @@ import { parseJson, validateConfig, type ImageConfig, type HistoryEntry } from '
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import { resolveImage } from './resolve.js';
+import { buildCache } from './build-cache.js';
 
 export async function readConfig(store: Store, id: Digest): Promise<ImageConfig> {
   return validateConfig(parseJson(await readFile(store.blobs.pathOf(id)), `image ${id}`), `image ${id}`);
@@ -21,7 +22,7 @@ export async function inspectImage(store: Store, name: string): Promise<Record<s
     Id: id,
     RepoTags: store.index.tagsOf(id).map(familiar),
     RepoDigests: store.index.repoDigestsOf(id).map(familiar),
-    Parent: '',
+    Parent: buildCache(store).parentOf(id) ?? '',
     Comment: config.history?.at(-1)?.comment ?? '',
     Created: config.created ?? '',
     Author: config.author ?? '',
@@ -46,7 +47,10 @@ export interface HistoryRow {
   size: number;
 }
 
-/** docker history: newest first; the image ID on the top row, `<missing>` below. */
+/**
+ * docker history: newest first; each row built here shows the image its step made (the parents
+ * the build cache knows), then the base image's ID on its top row, `<missing>` below.
+ */
 export async function imageHistory(store: Store, name: string): Promise<HistoryRow[]> {
   const { id } = resolveImage(store, name);
   const config = await readConfig(store, id);
@@ -58,6 +62,12 @@ export async function imageHistory(store: Store, name: string): Promise<HistoryR
     return { id: '<missing>', entry, size };
   });
   rows.reverse();
-  if (rows[0]) rows[0].id = id;
+  const cache = buildCache(store);
+  let cur: Digest | undefined = id;
+  for (const row of rows) {
+    if (!cur) break;
+    row.id = cur;
+    cur = cache.parentOf(cur);
+  }
   return rows;
 }

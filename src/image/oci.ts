@@ -101,6 +101,12 @@ const indexSchema = v.looseObject({
 
 const historySchema = v.looseObject({ created: text, created_by: text, author: text, comment: text, empty_layer: v.optional(v.boolean()) });
 
+/** Docker's healthcheck: Test is ["NONE"], ["CMD", args...] or ["CMD-SHELL", command]; durations in nanoseconds. */
+const duration = v.optional(v.pipe(v.number(), v.safeInteger()));
+const healthSchema = v.looseObject({
+  Test: list(v.string()), Interval: duration, Timeout: duration, StartPeriod: duration, StartInterval: duration, Retries: duration,
+});
+
 /** Docker writes null for empty lists and maps, so every one of them may be null. */
 const containerConfigSchema = v.looseObject({
   User: text,
@@ -112,6 +118,10 @@ const containerConfigSchema = v.looseObject({
   WorkingDir: text,
   Labels: v.nullish(map(v.string())),
   StopSignal: text,
+  /** Docker's fields, set by a Dockerfile's SHELL, HEALTHCHECK and ONBUILD. */
+  Shell: v.nullish(list(v.string())),
+  Healthcheck: v.nullish(healthSchema),
+  OnBuild: v.nullish(list(v.string())),
 });
 
 const configSchema = v.looseObject({
@@ -139,6 +149,7 @@ export type Manifest = v.InferOutput<typeof manifestSchema>;
 export type ImageIndex = v.InferOutput<typeof indexSchema>;
 export type HistoryEntry = v.InferOutput<typeof historySchema>;
 export type ContainerConfig = v.InferOutput<typeof containerConfigSchema>;
+export type HealthConfig = v.InferOutput<typeof healthSchema>;
 export type ImageConfig = v.InferOutput<typeof configSchema>;
 export type ArchiveManifest = v.InferOutput<typeof archiveManifestSchema>;
 

@@ -1,5 +1,5 @@
 import { rmdirSync, unlinkSync } from 'node:fs';
-import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mountContainer, unmountDir } from '../container/container-mounts.js';
 import { HostUpper } from '../container/upper/host-upper.js';
@@ -22,6 +22,8 @@ export interface RunOpts extends RunFlags {
   volumes: string[];
   /** Where progress and notices go (stderr). */
   say: (line: string) => void;
+  /** Receives the command's stdout and stderr instead of lamina's own (build -q). */
+  output?: (chunk: Buffer) => void;
 }
 
 /** Paths the sandbox mounts over; missing ones are created in the writable layer first. */
@@ -40,7 +42,7 @@ export function parseVolume(spec: string): Volume {
 }
 
 /** The image ID, pulled first when the store does not have it (docker run's behaviour). */
-async function imageFor(store: Store, ref: string, say: (l: string) => void): Promise<string> {
+export async function imageFor(store: Store, ref: string, say: (l: string) => void): Promise<string> {
   const hit = findImage(store, ref);
   if (hit) return hit.id;
   say(`Unable to find image '${ref}' locally`);
@@ -150,7 +152,7 @@ function removeScaffold(upperDir: string, workDir: string, s: Scaffold): void {
   }
 }
 
-async function runIn(store: Store, c: ContainerRecord, o: RunOpts, rootfs: string, scaffold: { s?: Scaffold }): Promise<number> {
+async function runIn(store: Store, c: ContainerRecord, o: RunInOpts, rootfs: string, scaffold: { s?: Scaffold }): Promise<number> {
   const config = (await readConfig(store, c.imageId)).config;
   const proc = runProcess(config, o);
   const volumes = o.volumes.map(parseVolume);
@@ -162,20 +164,22 @@ async function runIn(store: Store, c: ContainerRecord, o: RunOpts, rootfs: strin
   await writeEtc(etcDir, hostname);
   const env = proc.env.some((e) => e.startsWith('HOME=')) ? proc.env : [...proc.env, `HOME=${cred.home}`];
   return runSandboxed({ rootfs, hostname, etcDir, uid: cred.uid, gid: cred.gid, cwd: proc.cwd, argv: proc.argv,
-    env: o.hostname ? env : [...env, `HOSTNAME=${hostname}`], volumes, interactive: o.interactive, tty: o.tty });
+    env: o.hostname ? env : [...env, `HOSTNAME=${hostname}`], volumes, interactive: o.interactive, tty: o.tty, output: o.output });
 }
 
+/** How to run a command in an existing container (runInContainer). */
+export type RunInOpts = Omit<RunOpts, 'image' | 'name' | 'rm'> & {
+  /** Leave the mount-point scaffolding in the writable layer (the container is removed next anyway). */
+  keepScaffold?: boolean;
+};
+
 /**
- * docker run: create a container for the image (pulling it if needed), mount it,
- * run the command sandboxed with the merged view as root, and always unmount.
+ * Mounts container `c`, runs the command sandboxed with the merged view as root, and always
+ * unmounts; the container stays. Until it returns, a signal must not kill lamina before it
+ * unmounts: the sandbox forwards it to the command.
  */
-export async function runContainer(store: Store, o: RunOpts): Promise<number> {
-  if (o.tty && !process.stdin.isTTY) throw new ImgError('INVALID_ARGUMENT', 'the input device is not a TTY');
-  o.volumes.forEach(parseVolume); // validate before creating anything
-  await imageFor(store, o.image, o.say);
-  const c = await createContainer(store, o.image, { name: o.name });
+export async function runInContainer(store: Store, c: ContainerRecord, o: RunInOpts): Promise<number> {
   const rootfs = path.join(path.dirname(c.upperDir), 'merged');
-  // Until the end, a signal must not kill lamina before it unmounts: the sandbox forwards it to the command.
   const hold = () => undefined;
   for (const sig of HELD) process.on(sig, hold);
   try {
@@ -188,7 +192,7 @@ export async function runContainer(store: Store, o: RunOpts): Promise<number> {
     } finally {
       await unmountDir(store, rootfs);
       // Cosmetic (it keeps `lamina diff` to the command's own changes): never let it hide the exit code.
-      if (scaffold.s && !o.rm) {
+      if (scaffold.s && !o.keepScaffold) {
         try {
           removeScaffold(c.upperDir, c.workDir, scaffold.s);
         } catch {
@@ -197,8 +201,26 @@ export async function runContainer(store: Store, o: RunOpts): Promise<number> {
       }
     }
   } finally {
+    await rmdir(rootfs).catch(() => undefined); // never recursive: a mount that failed to go must keep its files
+    for (const sig of HELD) process.off(sig, hold);
+  }
+}
+
+/**
+ * docker run: create a container for the image (pulling it if needed), mount it,
+ * run the command sandboxed with the merged view as root, and always unmount.
+ */
+export async function runContainer(store: Store, o: RunOpts): Promise<number> {
+  if (o.tty && !process.stdin.isTTY) throw new ImgError('INVALID_ARGUMENT', 'the input device is not a TTY');
+  o.volumes.forEach(parseVolume); // validate before creating anything
+  await imageFor(store, o.image, o.say);
+  const c = await createContainer(store, o.image, { name: o.name });
+  const hold = () => undefined;
+  for (const sig of HELD) process.on(sig, hold);
+  try {
+    return await runInContainer(store, c, { ...o, keepScaffold: o.rm });
+  } finally {
     if (o.rm) await removeContainer(store, findContainer(store, c.id));
-    else await rm(rootfs, { recursive: true, force: true }).catch(() => undefined);
     for (const sig of HELD) process.off(sig, hold);
   }
 }

@@ -24,6 +24,8 @@ export interface SandboxOpts {
   volumes: Volume[];
   interactive: boolean;
   tty: boolean;
+  /** Receives the command's stdout and stderr instead of lamina's own. */
+  output?: (chunk: Buffer) => void;
 }
 
 /**
@@ -96,7 +98,8 @@ export async function runSandboxed(o: SandboxOpts): Promise<number> {
   // With a terminal the child stays in our process group, so the terminal's Ctrl-C reaches it directly.
   // setpriv: if lamina dies (SIGKILL), unshare gets SIGKILL too, and its --kill-child takes the namespace down.
   const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', '/usr/bin/unshare', ...args],
-    { env, stdio: [o.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'] });
+    { env, stdio: [o.interactive ? 'inherit' : 'ignore', o.output ? 'pipe' : 'inherit', o.output ? 'pipe' : 'inherit'] });
+  if (o.output) for (const s of [child.stdout!, child.stderr!]) s.on('data', o.output);
   const forward = (sig: NodeJS.Signals) => {
     if (o.tty && sig === 'SIGINT') return;
     void childOf(child.pid!).then((pid) => pid && process.kill(pid, sig)).catch(() => undefined);
@@ -105,7 +108,8 @@ export async function runSandboxed(o: SandboxOpts): Promise<number> {
   try {
     return await new Promise<number>((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+      // 'close', not 'exit': piped output is complete only when its streams end.
+      child.once('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
     });
   } finally {
     for (const s of FORWARDED) process.off(s, forward);

@@ -138,6 +138,18 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX layer_changes_position ON layer_changes(set_id, position, path);
   `,
+  // 6: the build cache: the image each build step made from its parent image, so an unchanged
+  // step is reused (docker's "Using cache"), and the parent of every built image.
+  `
+  CREATE TABLE build_cache (
+    parent_id         TEXT NOT NULL,      -- the image the step ran on; '' for FROM scratch
+    step_key          TEXT NOT NULL,      -- sha256 of the step: instruction, inputs, content digests
+    image_id          TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    created           TEXT NOT NULL,      -- ISO 8601
+    PRIMARY KEY (parent_id, step_key)
+  );
+  CREATE INDEX build_cache_image_id ON build_cache(image_id);
+  `,
 ];
 
 /** Bring the database to the latest schema, one transaction per migration. */
