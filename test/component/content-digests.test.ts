@@ -44,10 +44,10 @@ async function loadImages(store: Store): Promise<void> {
   await load(store, archive);
 }
 
-/** Undo migration 5 on a store's index, as a store made before it looks. */
+/** Undo migrations 6 and 5 on a store's index, as a store made before them looks. */
 function downgrade(file: string): void {
   const db = new Database(file);
-  db.exec(`DROP INDEX entries_content_digest; DROP INDEX view_entries_source; DROP TABLE layer_changes; DROP TABLE change_sets;
+  db.exec(`DROP TABLE build_cache; DROP INDEX entries_content_digest; DROP INDEX view_entries_source; DROP TABLE layer_changes; DROP TABLE change_sets;
            ALTER TABLE entries DROP COLUMN content_digest; ALTER TABLE layers DROP COLUMN content_digests; PRAGMA user_version = 4;`);
   db.close();
 }
