@@ -129,6 +129,7 @@ int copy_attrs(struct server *s, uint64_t ino, int fd, enum copy_kind kind)
 		return errno;
 	if ((err = copy_xattrs(s, ino, path)) || (err = set_origin(fd, ino)))
 		return err;
+	keep_ctime(fd, &ts[1]); /* the copy is not a change: it shows the lower entry's ctime */
 	if (S_ISREG(src->mode) && kind == COPY_META && (err = set_xattr(fd, OVL_METACOPY, "", 0)))
 		return err;
 	return utimensat(AT_FDCWD, path, ts, 0) ? errno : 0;
@@ -160,8 +161,10 @@ int copy_lower_into(struct server *s, uint64_t ino, enum copy_kind kind, int dir
 		close(tfd);
 	if (!err && renameat2(s->work_fd, tmp, dirfd, name, RENAME_NOREPLACE))
 		err = errno;
-	if (!err) /* a copy-up changes nothing the user can see: the parent keeps its times */
+	if (!err) { /* a copy-up changes nothing the user can see: the parent keeps its times */
 		futimens(dirfd, (struct timespec[2]){ parent.st_atim, parent.st_mtim });
+		keep_ctime(dirfd, &parent.st_ctim);
+	}
 	if (err) {
 		unlinkat(s->work_fd, tmp, S_ISDIR(type) ? AT_REMOVEDIR : 0);
 		if (err != EEXIST || !S_ISDIR(type) || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(st.st_mode))
@@ -197,6 +200,8 @@ static int fill_metacopy(struct server *s, struct node *n, uint64_t lower, enum 
 	}
 	if (!err && !(err = remove_xattr(up, OVL_METACOPY)))
 		err = remove_xattr(up, OVL_REDIRECT);
+	if (!err && fd >= 0)
+		keep_ctime(up, &st.st_ctim); /* filling in the data is not a change the user made */
 	node_fd_put(n, up);
 	return err;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +22,28 @@ static void walker_step(struct walker *w, int fd, uint64_t lower)
 	w->c.up_fd = fd;
 	w->c.lower_dir = lower;
 	w->owned = fd >= 0;
+}
+
+/* The kernel's node for lower object `ino` (if any) learns that an upper entry was made for it
+ * behind its back (on the way to another name); a directory gets its own fd on it. */
+static void mark_upper(struct server *s, uint64_t ino, const struct stat *st, int dirfd)
+{
+	struct node *n = node_find(s->nodes, 0, 0, ino);
+	int set = 0;
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	if (!n->upper) {
+		n->upper = 1;
+		n->metacopy = 0;
+		if (S_ISDIR(n->type))
+			n->upper_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+		set = 1;
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (set)
+		node_set_upper_key(s->nodes, n, st->st_dev, st->st_ino);
+	node_forget(s->nodes, n, 1);
 }
 
 /* Walks absolute path `path` through the merged view from the root up to its last component,
@@ -49,8 +72,11 @@ static int walk(struct server *s, const char *path, int create, struct walker *w
 			entry_release(e);
 			return ENOENT;
 		}
-		if (!e->upper && create && w->c.up_fd >= 0)
-			err = copy_lower_into(s, e->lower, COPY_META, w->c.up_fd, comp, &e->up_fd);
+		if (!e->upper && create && w->c.up_fd >= 0 && !(err = copy_lower_into(s, e->lower, COPY_META, w->c.up_fd, comp, &e->up_fd))) {
+			struct stat st;
+			if (!fstat(e->up_fd, &st))
+				mark_upper(s, e->lower, &st, e->up_fd);
+		}
 		if (err)
 			return err;
 		walker_step(w, e->up_fd, e->lower);
@@ -122,8 +148,69 @@ void link_aliases(struct server *s, uint64_t ino, int fd)
 			if (linkat(AT_FDCWD, src, w.c.up_fd, last, AT_SYMLINK_FOLLOW))
 				fprintf(stderr, "lamina-mountd: linking %s to its copied-up group: %s\n", path, strerror(errno));
 			futimens(w.c.up_fd, (struct timespec[2]){ dir.st_atim, dir.st_mtim });
+			keep_ctime(w.c.up_fd, &dir.st_ctim);
 		}
 		entry_release(&e);
 		walker_done(&w);
 	}
+}
+
+int copy_up_group(struct server *s, uint64_t ino)
+{
+	const struct view_inode *f = view_inode(&s->view, ino);
+	char path[4096];
+	int err = 0;
+	if (S_ISDIR(f->mode) || f->nlink < 2)
+		return 0;
+	for (uint32_t i = 0; i < f->nlink; i++) {
+		struct walker w;
+		struct entry e;
+		struct stat st;
+		int fd;
+		if (alias_path(&s->view, ino, i, path, sizeof path) || !still_lower(s, path, ino))
+			continue;
+		if (!(err = walk(s, path, 1, &w, &e)) && e.exists && !e.upper && w.c.up_fd >= 0 &&
+		    !(err = copy_lower_into(s, ino, COPY_DATA, w.c.up_fd, strrchr(path, '/') + 1, &fd))) {
+			link_aliases(s, ino, fd);
+			if (!fstat(fd, &st))
+				mark_upper(s, ino, &st, -1);
+			close(fd);
+		}
+		entry_release(&e);
+		walker_done(&w);
+		break; /* one copy, linked to every other name */
+	}
+	return err;
+}
+
+int copy_up_groups_below(struct server *s, uint64_t dir)
+{
+	size_t depth = 0, cap = 64;
+	uint64_t *stack = malloc(cap * sizeof *stack);
+	int err = stack ? 0 : ENOMEM;
+	if (stack)
+		stack[depth++] = dir;
+	while (depth > 0 && !err) {
+		const struct view_inode *d = view_inode(&s->view, stack[--depth]);
+		for (uint64_t i = 0; i < d->size && !err; i++) {
+			uint64_t child = s->view.dirents[d->data + i].ino;
+			const struct view_inode *c = view_inode(&s->view, child);
+			if (!S_ISDIR(c->mode)) {
+				err = c->nlink > 1 ? copy_up_group(s, child) : 0;
+				continue;
+			}
+			if (depth == cap) {
+				uint64_t *grown = realloc(stack, cap * 2 * sizeof *stack);
+				if (!grown) {
+					err = ENOMEM;
+					break;
+				}
+				stack = grown;
+				cap *= 2;
+			}
+			stack[depth++] = child;
+		}
+	}
+	free(stack);
+	return err;
 }

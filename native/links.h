@@ -11,5 +11,11 @@
 void link_aliases(struct server *s, uint64_t ino, int fd);
 /* How many names of lower group `ino` the merged view still shows as that lower file. */
 uint32_t visible_links(struct server *s, uint64_t ino);
+/* Copies lower group `ino` up (data and every still-lower name) if some name still shows it:
+ * before one of its names goes, so the others see the change as on any filesystem. */
+int copy_up_group(struct server *s, uint64_t ino);
+/* copy_up_group for every hard-link group below lower directory `dir`: before the directory
+ * moves, since a name that moved with it is no longer found at its lower path. */
+int copy_up_groups_below(struct server *s, uint64_t dir);
 
 #endif

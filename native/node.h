@@ -33,6 +33,9 @@ struct node {
 	uint64_t lower_data;
 	/* Lower-only files with several names: how many of them the merged view still shows. */
 	uint32_t lower_nlink;
+	/* A lower-only file whose last name went (its open fds see nlink 0), and when. */
+	int gone;
+	struct timespec gone_at;
 	unsigned metacopy : 1;
 	/* Made through this mount and given no xattr since: getxattr needs no system call. */
 	unsigned bare : 1;

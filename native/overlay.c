@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "links.h"
@@ -45,6 +46,30 @@ static void stat_lower(struct server *s, struct node *n, uint64_t ino, struct st
 	view_stat(&s->view, ino, st);
 	if (!S_ISDIR(n->type) && view_inode(&s->view, ino)->nlink > 1)
 		st->st_nlink = n->lower_nlink;
+	if (n->gone) {
+		st->st_nlink = 0;
+		st->st_ctim = n->gone_at;
+	}
+}
+
+/* A merged directory's nlink as a plain directory would have it: 2, plus its upper subdirectories
+ * (upper_nlink - 2), plus the lower subdirectories no upper entry hides or replaces. */
+static nlink_t merged_nlink(struct server *s, int up_fd, uint64_t lower_dir, nlink_t upper_nlink)
+{
+	const struct view_inode *d = view_inode(&s->view, lower_dir);
+	nlink_t n = upper_nlink;
+	struct stat st;
+	for (uint64_t i = 0; i < d->size; i++) {
+		const struct view_dirent *e = &s->view.dirents[d->data + i];
+		char name[VIEW_MAX_NAME + 1];
+		if (e->type != DT_DIR)
+			continue;
+		memcpy(name, view_name(&s->view, e->name_off), e->name_len);
+		name[e->name_len] = 0;
+		if (fstatat(up_fd, name, &st, AT_SYMLINK_NOFOLLOW) && errno == ENOENT)
+			n++;
+	}
+	return n;
 }
 
 int node_stat(struct server *s, struct node *n, struct stat *st)
@@ -54,11 +79,13 @@ int node_stat(struct server *s, struct node *n, struct stat *st)
 		stat_lower(s, n, S_ISDIR(n->type) ? n->lower_dir : n->lower_data, st);
 	} else if (!(err = node_fd_get(s, n, &fd))) {
 		err = fstat(fd, st) ? errno : 0;
+		if (!err && !n->bare)
+			shown_ctime(fd, &st->st_ctim);
 		node_fd_put(n, fd);
 	}
 	pthread_mutex_lock(&n->lock);
-	if (n->upper && S_ISDIR(n->type) && n->lower_dir && n != s->root)
-		st->st_nlink = 1; /* as overlayfs: a merged directory does not count its subdirectories */
+	if (!err && n->upper && S_ISDIR(n->type) && n->lower_dir)
+		st->st_nlink = merged_nlink(s, n->upper_fd, n->lower_dir, st->st_nlink);
 	else if (n->upper && n->metacopy && n->lower_data)
 		st->st_blocks = (view_inode(&s->view, n->lower_data)->size + 511) / 512;
 	st->st_ino = n->st_ino;
@@ -219,6 +246,10 @@ void drop_lower_name(struct server *s, struct entry *e)
 	pthread_mutex_lock(&n->lock);
 	if (!n->upper && n->lower_nlink > 0)
 		n->lower_nlink--;
+	if (!n->upper && (view_inode(&s->view, e->lower)->nlink <= 1 || !n->lower_nlink)) {
+		n->gone = 1;
+		clock_gettime(CLOCK_REALTIME, &n->gone_at);
+	}
 	pthread_mutex_unlock(&n->lock);
 	node_forget(s->nodes, n, 1);
 }
@@ -255,15 +286,18 @@ static int apply_attrs(int fd, mode_t type, const struct stat *attr, int to_set,
 {
 	char path[32];
 	int err;
+	/* chown(-1, -1) arrives as a ctime change alone: the host's chown(-1, -1) does that too */
+	int owner = to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) ||
+		    !(to_set & ~(FUSE_SET_ATTR_CTIME | FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID));
 	fd_path(fd, path);
-	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
-	    fchownat(fd, "", to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
-		     to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	if (owner && fchownat(fd, "", to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
+			      to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return errno;
 	if ((to_set & FUSE_SET_ATTR_MODE) && !S_ISLNK(type) && chmod(path, attr->st_mode & 07777))
 		return errno;
 	if ((to_set & FUSE_SET_ATTR_SIZE) && (err = set_size(fd, fi, attr->st_size)))
 		return err;
+	drop_kept_ctime(fd); /* before the times: utimensat sets ctime itself */
 	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))
 		return set_times(fd, attr, to_set);
 	return 0;
@@ -302,13 +336,47 @@ static struct op_job *job_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_in
 	return j;
 }
 
+/* Linux drops the setgid bit of a file that is not group-executable when a caller outside its
+ * group writes, truncates or chowns it (setattr_should_drop_sgid); FUSE's kernel side only drops
+ * it from group-executable files, so the rest is done here. The new mode to set, or 0. */
+static mode_t sgid_to_drop(fuse_req_t req, struct server *s, struct node *n, struct stat *st)
+{
+	if (!S_ISREG(n->type) || fuse_req_ctx(req)->uid == 0 || node_stat(s, n, st))
+		return 0;
+	if (!(st->st_mode & S_ISGID) || (st->st_mode & S_IXGRP) || in_group(req, st->st_gid))
+		return 0;
+	return (st->st_mode & 07777 & ~S_ISGID) | S_IFREG;
+}
+
+/* The same for a truncate, a chown or a chown(-1, -1) (a bare setattr); only the owner may
+ * change the mode that way: EPERM for others, as the kernel answers chown(-1, -1) there. MODE may
+ * already be set, to the mode without suid: the kernel's own kill-priv pass adds it. */
+static int drop_sgid_on_setattr(fuse_req_t req, struct server *s, struct node *n, struct stat *attr, int *to_set)
+{
+	int changes = *to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
+	int chown_nothing = !(*to_set & ~FUSE_SET_ATTR_CTIME);
+	struct stat st;
+	mode_t mode;
+	if (!(changes || chown_nothing) || !(mode = sgid_to_drop(req, s, n, &st)))
+		return 0;
+	if (chown_nothing && fuse_req_ctx(req)->uid != st.st_uid)
+		return EPERM;
+	if (*to_set & FUSE_SET_ATTR_MODE)
+		mode = (attr->st_mode & 07777 & ~S_ISGID) | S_IFREG;
+	attr->st_mode = mode;
+	*to_set |= FUSE_SET_ATTR_MODE;
+	return 0;
+}
+
 static void setattr_now(void *arg)
 {
 	struct op_job *j = arg;
 	struct server *s = server_of(j->req);
 	struct node *n = node_of(s, j->ino);
 	struct stat st;
-	int err = do_setattr(s, n, &j->attr, j->to_set, j->has_fi ? &j->fi : NULL);
+	int err = drop_sgid_on_setattr(j->req, s, n, &j->attr, &j->to_set);
+	if (!err)
+		err = do_setattr(s, n, &j->attr, j->to_set, j->has_fi ? &j->fi : NULL);
 	if (!err)
 		err = node_stat(s, n, &st);
 	if (err)
@@ -374,7 +442,21 @@ static int upper_open_flags(const struct server *s, int flags)
 	return flags | O_CLOEXEC;
 }
 
-int open_handle(struct server *s, struct node *n, int flags, struct handle **out)
+/* open(O_TRUNC) by an unprivileged caller clears setuid, and setgid of a group-executable file,
+ * as truncate(2) does; with atomic_o_trunc the kernel leaves that to us, and our own open runs as root. */
+static void kill_privs(int fd, uid_t caller)
+{
+	struct stat st;
+	mode_t kill = S_ISUID | S_ISGID;
+	if (caller == 0 || fstat(fd, &st))
+		return;
+	if (!(st.st_mode & S_IXGRP))
+		kill = S_ISUID;
+	if (st.st_mode & kill)
+		fchmod(fd, st.st_mode & 07777 & ~kill);
+}
+
+int open_handle(struct server *s, struct node *n, int flags, uid_t caller, struct handle **out)
 {
 	int writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 	struct handle *h;
@@ -391,6 +473,10 @@ int open_handle(struct server *s, struct node *n, int flags, struct handle **out
 		fd_path(fd, path);
 		h->fd = open(path, upper_open_flags(s, flags));
 		err = h->fd < 0 ? errno : 0;
+		if (!err && (flags & O_TRUNC)) {
+			drop_kept_ctime(h->fd); /* truncated: changed */
+			kill_privs(h->fd, caller);
+		}
 		node_fd_put(n, fd);
 	}
 	if (err) {
@@ -407,7 +493,7 @@ static void open_now(void *arg)
 	struct op_job *j = arg;
 	struct server *s = server_of(j->req);
 	struct handle *h;
-	int err = open_handle(s, node_of(s, j->ino), j->fi.flags, &h);
+	int err = open_handle(s, node_of(s, j->ino), j->fi.flags, fuse_req_ctx(j->req)->uid, &h);
 	if (err) {
 		fuse_reply_err(j->req, err);
 	} else {
@@ -485,12 +571,35 @@ static void ovl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, str
 		reply_read(s, req, fd, base + off, limit != UINT64_MAX && size > limit - off ? limit - off : size);
 }
 
+struct inval_job {
+	struct server *s;
+	fuse_ino_t ino;
+};
+
+static void forget_attrs_now(void *arg)
+{
+	struct inval_job *j = arg;
+	fuse_lowlevel_notify_inval_inode(j->s->se, j->ino, -1, 0);
+	free(j);
+}
+
+/* Makes the kernel ask for `ino`'s attributes again; from a worker, after the reply, since the
+ * kernel may hold the inode's lock until then. */
+static void forget_attrs_later(struct server *s, fuse_ino_t ino)
+{
+	struct inval_job *j = malloc(sizeof *j);
+	if (!j)
+		return;
+	*j = (struct inval_job){ s, ino };
+	defer(s, forget_attrs_now, j);
+}
+
 static void ovl_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	mode_t mode = 0;
 	ssize_t n;
-	(void)ino;
 	if (h->fd < 0) {
 		fuse_reply_err(req, EBADF);
 		return;
@@ -499,10 +608,20 @@ static void ovl_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in
 	out.buf[0].fd = h->fd;
 	out.buf[0].pos = off;
 	n = fuse_buf_copy(&out, in, 0);
+	if (n > 0 && !h->wrote) {
+		struct stat st;
+		mode = fi->writepage ? 0 : sgid_to_drop(req, server_of(req), h->node, &st);
+		h->wrote = 1;
+		drop_kept_ctime(h->fd);
+		if (mode)
+			fchmod(h->fd, mode & 07777);
+	}
 	if (n < 0)
 		fuse_reply_err(req, -n);
 	else
 		fuse_reply_write(req, n);
+	if (mode) /* the kernel still holds the old mode */
+		forget_attrs_later(server_of(req), ino);
 }
 
 static void ovl_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -562,10 +681,12 @@ static void ovl_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, o
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	(void)ino;
-	if (h->fd < 0)
+	if (h->fd < 0) {
 		fuse_reply_err(req, EBADF);
-	else
-		fuse_reply_err(req, fallocate(h->fd, mode, off, len) ? errno : 0);
+		return;
+	}
+	drop_kept_ctime(h->fd);
+	fuse_reply_err(req, fallocate(h->fd, mode, off, len) ? errno : 0);
 }
 
 static void ovl_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -682,6 +803,8 @@ static int do_setxattr(struct server *s, struct node *n, const char *name, const
 		err = setxattr(path, name, value, size, flags) ? errno : 0;
 	else
 		err = removexattr(path, name) ? errno : 0;
+	if (!err)
+		drop_kept_ctime(fd);
 	node_fd_put(n, fd);
 	return err;
 }

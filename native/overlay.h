@@ -10,6 +10,8 @@
 struct handle {
 	struct node *node;
 	int fd;
+	/* A write went through: the file's kept ctime (if any) was dropped. */
+	int wrote;
 };
 
 static inline struct node *node_of(struct server *s, fuse_ino_t ino)
@@ -40,6 +42,9 @@ int dir_is_empty(struct server *s, const struct entry *e, int *empty);
 /* Removes the whiteouts left inside upper directory `fd` (it is about to go). */
 int clear_whiteouts(int fd);
 
+/* Whether the caller of `req` is in group `gid` (its own or a supplementary one). */
+int in_group(fuse_req_t req, gid_t gid);
+
 /* A name of lower-only entry `e` went away: one fewer visible name for its hard-link group. */
 void drop_lower_name(struct server *s, struct entry *e);
 
@@ -56,6 +61,6 @@ void ovl_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ovl_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ovl_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned flags);
 /* Opens node `n` for `flags` into a new handle (copying it up for writes). */
-int open_handle(struct server *s, struct node *n, int flags, struct handle **out);
+int open_handle(struct server *s, struct node *n, int flags, uid_t caller, struct handle **out);
 
 #endif

@@ -21,7 +21,7 @@ struct spec {
 	int flags, fd;
 };
 
-static int in_group(fuse_req_t req, gid_t gid)
+int in_group(fuse_req_t req, gid_t gid)
 {
 	gid_t groups[256];
 	int n = fuse_req_getgroups(req, 256, groups);
@@ -123,11 +123,6 @@ static int make_in_place(fuse_req_t req, struct server *s, const struct cursor *
 	return err;
 }
 
-static int reserved_name(const char *name)
-{
-	return !strncmp(name, ".wh.", 4); /* OCI whiteout names: a layer made from this mount could not hold them */
-}
-
 /* The entry just made: its stat (the new file's own fd, else by name) and, for a directory, its fd. */
 static int fresh_entry(const struct cursor *c, const char *name, const struct spec *sp, int opaque, struct entry *e)
 {
@@ -148,15 +143,19 @@ static int make_entry(fuse_req_t req, struct server *s, struct node *parent, con
 {
 	struct cursor c;
 	struct entry e;
-	int whiteout, err = reserved_name(name) ? EINVAL : resolve_in(s, parent, name, 1, &c, &e);
+	int whiteout, err = resolve_in(s, parent, name, 0, &c, &e);
 	if (err)
 		return err;
 	whiteout = e.whiteout;
 	if (e.exists)
-		err = EEXIST;
-	else
+		err = EEXIST; /* before any copy-up: a failed create changes nothing */
+	else if (c.up_fd < 0)
+		err = dir_cursor(s, parent, 1, &c); /* a parent with no upper directory holds no whiteout */
+	if (!err)
 		err = make_in_place(req, s, &c, name, whiteout, sp);
 	entry_release(&e);
+	if (!err)
+		drop_kept_ctime(c.up_fd); /* the parent changed */
 	if (!err && !(err = fresh_entry(&c, name, sp, whiteout && sp->type == S_IFDIR, &e))) {
 		*st = e.st;
 		err = node_from_entry(s, parent, name, &e, out);
@@ -263,13 +262,21 @@ static int do_link(struct server *s, struct node *n, struct node *parent, const 
 {
 	struct cursor c;
 	struct entry e;
-	int fd, err = copy_up(s, n, COPY_DATA); /* every name shares the one upper file: it needs the data */
-	if (err || (err = reserved_name(name) ? EINVAL : resolve_in(s, parent, name, 1, &c, &e)))
+	int fd, err = resolve_in(s, parent, name, 0, &c, &e);
+	if (!err && e.exists)
+		err = EEXIST; /* before any copy-up: a failed link changes nothing */
+	entry_release(&e);
+	/* every name shares the one upper file: it needs the data */
+	if (err || (err = copy_up(s, n, COPY_DATA)) || (err = resolve_in(s, parent, name, 1, &c, &e)))
 		return err;
 	if (e.exists)
 		err = EEXIST;
 	else if (!(err = node_fd_get(s, n, &fd))) {
 		err = link_into(s, fd, &c, name, e.whiteout);
+		if (!err) { /* the new name's directory and the file (one more link) changed */
+			drop_kept_ctime(c.up_fd);
+			drop_kept_ctime(fd);
+		}
 		if (!err && fstat(fd, st))
 			err = errno;
 		node_fd_put(n, fd);

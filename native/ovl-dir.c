@@ -51,7 +51,8 @@ static int cmp_names(const void *a, const void *b)
 /* Upper names into `shown`, whiteouts into `hidden`. */
 static int read_upper(int dirfd, struct dirlist *shown, struct dirlist *hidden)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+	/* O_NOATIME: listing for our own needs (emptiness, merging) is not a read by the user */
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME), err = 0;
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	struct stat st;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "links.h"
 #include "node-fd.h"
 #include "overlay.h"
 
@@ -25,6 +26,14 @@ static int move_out(struct server *s, int dirfd, const char *name, int whiteout,
 	return make_whiteout(dirfd, name);
 }
 
+/* The directory an entry left: its host ctime is the one to show again. */
+static void parent_changed(struct server *s, struct node *parent)
+{
+	struct cursor c;
+	if (!dir_cursor(s, parent, 0, &c) && c.up_fd >= 0)
+		drop_kept_ctime(c.up_fd);
+}
+
 /* Hides lower entry `name` with a whiteout in the (copied-up) parent. */
 static int whiteout_lower(struct server *s, struct node *parent, const char *name)
 {
@@ -39,18 +48,27 @@ static int do_unlink(struct server *s, struct node *parent, const char *name)
 	struct entry e;
 	char tmp[64];
 	int err = resolve_in(s, parent, name, 0, &c, &e);
+	if (!err && e.exists && !e.upper && !S_ISDIR(e.type) && view_inode(&s->view, e.lower)->nlink > 1 &&
+	    visible_links(s, e.lower) > 1) {
+		/* the other names of a lower hard link must see this one go: make them upper links first */
+		entry_release(&e);
+		if (!(err = copy_up_group(s, e.lower)))
+			err = resolve_in(s, parent, name, 0, &c, &e);
+	}
 	if (!err && !e.exists)
 		err = ENOENT;
 	else if (!err && S_ISDIR(e.type))
 		err = EISDIR;
 	else if (!err && !e.upper)
 		err = whiteout_lower(s, parent, name);
-	else if (!err && (pin_upper(s, e.st.st_dev, e.st.st_ino), !e.here)) /* its name goes: keep a handle on it */
-		err = unlinkat(c.up_fd, name, 0) ? errno : 0;
+	else if (!err && (pin_upper(s, e.st.st_dev, e.st.st_ino), drop_kept_ctime_at(c.up_fd, name), !e.here))
+		err = unlinkat(c.up_fd, name, 0) ? errno : 0; /* (pinned: its name goes; its ctime changes) */
 	else if (!err && !(err = move_out(s, c.up_fd, name, 1, tmp)))
 		unlinkat(s->work_fd, tmp, 0);
-	if (!err)
+	if (!err) {
 		drop_lower_name(s, &e);
+		parent_changed(s, parent);
+	}
 	entry_release(&e);
 	return err;
 }
@@ -68,7 +86,10 @@ static int remove_upper_dir(struct server *s, int dirfd, const char *name, struc
 	int err = move_out(s, dirfd, name, e->here != 0, tmp);
 	if (err)
 		return err;
-	if ((err = clear_whiteouts(e->up_fd)) || unlinkat(s->work_fd, tmp, AT_REMOVEDIR)) {
+	err = clear_whiteouts(e->up_fd);
+	/* moving it (its "..") and clearing it changed its mtime: an fd still open on it must not see that */
+	futimens(e->up_fd, (struct timespec[2]){ e->st.st_atim, e->st.st_mtim });
+	if (err || unlinkat(s->work_fd, tmp, AT_REMOVEDIR)) {
 		fprintf(stderr, "lamina-mountd: removed directory %s left in the work dir: %s\n", tmp, strerror(err ? err : errno));
 	}
 	return 0;
@@ -89,6 +110,8 @@ static int do_rmdir(struct server *s, struct node *parent, const char *name)
 		err = whiteout_lower(s, parent, name);
 	else if (!err)
 		err = remove_upper_dir(s, c.up_fd, name, &e);
+	if (!err)
+		parent_changed(s, parent);
 	entry_release(&e);
 	return err;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "links.h"
 #include "node-fd.h"
 #include "overlay.h"
 
@@ -99,7 +100,12 @@ static int prepare_side(struct server *s, struct node *parent, const char *name,
 
 static void moved(struct server *s, struct node *n, struct node *parent, const char *name, int opaque)
 {
+	int fd;
 	node_move(s->nodes, n, parent, name);
+	if (!node_fd_get(s, n, &fd)) { /* a moved entry's ctime changes, as on any Linux filesystem */
+		drop_kept_ctime(fd);
+		node_fd_put(n, fd);
+	}
 	if (opaque) {
 		pthread_mutex_lock(&n->lock);
 		n->lower_dir = 0;
@@ -122,6 +128,8 @@ static int do_exchange(struct server *s, struct node *p1, const char *n1, struct
 	if (!err) {
 		moved(s, a, p2, n2, oa);
 		moved(s, b, p1, n1, ob);
+		drop_kept_ctime(c1->up_fd);
+		drop_kept_ctime(c2->up_fd);
 	}
 	if (a)
 		node_forget(s->nodes, a, 1);
@@ -140,17 +148,65 @@ static int do_move(struct server *s, struct node *p1, const char *n1, struct nod
 	if ((err = check_target(s, src, dst)))
 		return err;
 	err = prepare_side(s, p1, n1, src, dst->here, &n, &opaque);
-	if (!err && dst->upper && !S_ISDIR(dst->type))
+	if (!err && dst->upper && !S_ISDIR(dst->type)) {
 		pin_upper(s, dst->st.st_dev, dst->st.st_ino); /* its name goes: keep a handle on it */
+		drop_kept_ctime_at(c2->up_fd, n2); /* and its ctime changes */
+	}
 	if (!err)
 		err = move_entry(s, c1, n1, c2, n2, src, dst);
 	if (!err) {
 		moved(s, n, p2, n2, opaque);
 		if (dst->exists && !S_ISDIR(dst->type))
 			drop_lower_name(s, dst);
+		drop_kept_ctime(c1->up_fd);
+		drop_kept_ctime(c2->up_fd);
 	}
 	if (n)
 		node_forget(s->nodes, n, 1);
+	return err;
+}
+
+/* Lower hard-link groups touched by the move: below a moving directory (a name moved with it is
+ * not found at its lower path), and a file whose name is replaced (its other names change). */
+static int keep_groups(struct server *s, const struct entry *src, const struct entry *dst, unsigned flags)
+{
+	int err = 0;
+	if (S_ISDIR(src->type) && src->lower)
+		err = copy_up_groups_below(s, src->lower);
+	if (!err && dst->exists && S_ISDIR(dst->type) && dst->lower && (flags & RENAME_EXCHANGE))
+		err = copy_up_groups_below(s, dst->lower);
+	if (!err && dst->exists && !dst->upper && !S_ISDIR(dst->type))
+		err = copy_up_group(s, dst->lower);
+	if (!err && !src->upper && !S_ISDIR(src->type))
+		err = copy_up_group(s, src->lower);
+	return err;
+}
+
+/* Everything that can refuse the rename, checked before anything is copied up: a refused
+ * rename changes nothing. 1 when it is a no-op (two names of one file), else 0 or an errno. */
+static int precheck(struct server *s, struct node *p1, const char *n1, struct node *p2, const char *n2, unsigned flags)
+{
+	struct cursor c1, c2;
+	struct entry src = { .up_fd = -1 }, dst = { .up_fd = -1 };
+	int empty = 1, err = resolve_in(s, p1, n1, 0, &c1, &src);
+	if (!err)
+		err = resolve_in(s, p2, n2, 0, &c2, &dst);
+	if (!err && !src.exists)
+		err = ENOENT;
+	else if (!err && dst.exists && same_object(&src, &dst))
+		err = -1;
+	else if (!err && (flags & RENAME_EXCHANGE))
+		err = dst.exists ? 0 : ENOENT;
+	else if (!err && dst.exists && (flags & RENAME_NOREPLACE))
+		err = EEXIST;
+	else if (!err && dst.exists && S_ISDIR(src.type) != S_ISDIR(dst.type))
+		err = S_ISDIR(src.type) ? ENOTDIR : EISDIR;
+	else if (!err && dst.exists && S_ISDIR(dst.type) && !(err = dir_is_empty(s, &dst, &empty)) && !empty)
+		err = ENOTEMPTY;
+	if (!err) /* lower hard links that move, or lose a name, become upper links first */
+		err = keep_groups(s, &src, &dst, flags);
+	entry_release(&src);
+	entry_release(&dst);
 	return err;
 }
 
@@ -159,8 +215,10 @@ static int do_rename(struct server *s, struct node *p1, const char *n1, struct n
 	struct cursor c1, c2;
 	struct entry src, dst;
 	int err;
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) || !strncmp(n2, ".wh.", 4))
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return EINVAL;
+	if ((err = precheck(s, p1, n1, p2, n2, flags)))
+		return err < 0 ? 0 : err;
 	if ((err = dir_cursor(s, p1, 1, &c1)) || (err = dir_cursor(s, p2, 1, &c2)))
 		return err;
 	if ((err = resolve_entry(s, &c1, n1, &src)))

@@ -98,3 +98,36 @@ void temp_name(char buf[64])
 	static atomic_ullong counter;
 	snprintf(buf, 64, "tmp-%d-%llu", (int)getpid(), (unsigned long long)atomic_fetch_add(&counter, 1));
 }
+
+void keep_ctime(int fd, const struct timespec *ctime)
+{
+	char path[32], val[48];
+	int n = snprintf(val, sizeof val, "%lld.%09ld", (long long)ctime->tv_sec, ctime->tv_nsec);
+	fd_path(fd, path);
+	setxattr(path, LAMINA_CTIME, val, n, XATTR_CREATE); /* EEXIST: an earlier one stays */
+}
+
+void shown_ctime(int fd, struct timespec *ctime)
+{
+	char path[32], val[48], *dot;
+	ssize_t n;
+	fd_path(fd, path);
+	n = getxattr(path, LAMINA_CTIME, val, sizeof val - 1);
+	if (n <= 0)
+		return;
+	val[n] = 0;
+	ctime->tv_sec = strtoll(val, &dot, 10);
+	ctime->tv_nsec = *dot == '.' ? strtol(dot + 1, NULL, 10) : 0;
+}
+
+void drop_kept_ctime(int fd)
+{
+	remove_xattr(fd, LAMINA_CTIME);
+}
+
+void drop_kept_ctime_at(int dirfd, const char *name)
+{
+	char path[300];
+	snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dirfd, name);
+	lremovexattr(path, LAMINA_CTIME);
+}

@@ -14,6 +14,9 @@
 #define OVL_REDIRECT "trusted.overlay.redirect"
 #define OVL_METACOPY "trusted.overlay.metacopy"
 #define LAMINA_INO "trusted.lamina.ino"
+/* The ctime the user last caused, kept when lamina's own work changes the host's (a copy-up into
+ * a directory, a copy itself); gone at the next change the user makes. */
+#define LAMINA_CTIME "trusted.lamina.ctime"
 #define REDIRECT_MAX 4096
 
 /* "/proc/self/fd/N": how xattr and time calls reach an inode held by an O_PATH fd. */
@@ -40,6 +43,14 @@ int read_markers_at(int dirfd, const char *name, struct markers *m);
 int set_xattr(int fd, const char *name, const void *val, size_t len);
 int remove_xattr(int fd, const char *name);
 int set_origin(int fd, uint64_t lower_ino);
+/* Records `ctime` as the one to show, unless one is recorded already. */
+void keep_ctime(int fd, const struct timespec *ctime);
+/* The ctime to show for the entry held by `fd` (the recorded one, else the host's in *ctime). */
+void shown_ctime(int fd, struct timespec *ctime);
+/* The user changed the entry: its host ctime is the one to show again. */
+void drop_kept_ctime(int fd);
+/* The same for entry `name` of directory `dirfd` (not followed). */
+void drop_kept_ctime_at(int dirfd, const char *name);
 
 /* Creates a whiteout `name` in `dirfd`. */
 int make_whiteout(int dirfd, const char *name);
