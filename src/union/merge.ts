@@ -1,4 +1,5 @@
 import type { LayerEntry } from '../store/types.js';
+import { extractedEntries } from './layer-extract.js';
 
 /** One layer's entries; layers are passed oldest (base) first. */
 export interface LayerInput {
@@ -125,13 +126,14 @@ function linkTarget(byPath: Map<string, LayerEntry>, e: LayerEntry): LayerEntry 
 }
 
 function applyLayer(b: Builder, layer: LayerInput, idx: number): void {
+  const entries = extractedEntries(layer.entries);
   // Whiteouts and opaque markers apply to lower layers only, so they go first.
-  for (const e of layer.entries) {
+  for (const e of entries) {
     if (e.opaque) b.clear(parentOf(e.path));
     else if (e.whiteout) b.remove(join(parentOf(e.path), baseOf(e.path).slice(WHITEOUT.length)));
   }
-  const byPath = new Map(layer.entries.map((e) => [e.path, e]));
-  for (const e of layer.entries) {
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  for (const e of entries) {
     if (e.whiteout || e.opaque) continue;
     if (e.type === 'link') {
       const target = linkTarget(byPath, e);

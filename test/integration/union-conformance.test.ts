@@ -86,14 +86,17 @@ describe.runIf(canMount)('random layer stacks through a read-only lamina mount',
 function coverage(stacks: GenLayer[][]): Record<string, number> {
   const c: Record<string, number> = {
     file: 0, dir: 0, symlink: 0, hardlink: 0, fifo: 0, char: 0, block: 0, whiteout: 0, opaque: 0, xattr: 0, binaryXattr: 0,
-    setuidSetgidSticky: 0, nsMtime: 0, preEpoch: 0, after2106: 0, typeChange: 0, deep: 0, longPath: 0, oddName: 0,
+    setuidSetgidSticky: 0, nsMtime: 0, preEpoch: 0, after2106: 0, typeChange: 0, namedTwiceInLayer: 0, deep: 0, longPath: 0, oddName: 0,
     ...(NON_UTF8 && { notUtf8Name: 0 }),
   };
   for (const layers of stacks) {
     const seen = new Map<string, string>();
     for (const l of layers) {
+      const inLayer = new Set<string>();
       for (const e of l.entries) {
         const k = e.path.toString('latin1');
+        if (inLayer.has(`${e.type === 'whiteout' || e.type === 'opaque'}${k}`)) c.namedTwiceInLayer! += 1;
+        inLayer.add(`${e.type === 'whiteout' || e.type === 'opaque'}${k}`);
         c[e.type === 'link' ? 'hardlink' : e.type]! += 1;
         if (e.xattrs) c.xattr! += 1;
         if (e.xattrs?.some(([, v]) => v.includes(0) || !v.equals(Buffer.from(v.toString('utf8'))))) c.binaryXattr! += 1;

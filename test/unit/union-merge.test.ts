@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { extractedEntries } from '../../src/union/layer-extract.js';
 import { mergeLayers, type LayerInput } from '../../src/union/merge.js';
 import { dir, file, hardlink, layer, opaque, remove, symlink } from '../helpers/layer-fixture.js';
 
@@ -86,5 +87,38 @@ describe('mergeLayers: hardlinks and inodes', () => {
     const inos = [...t1.entries.values()].map((e) => e.ino);
     expect(new Set(inos).size).toBe(inos.length);
     expect([...t2.entries.values()].map((e) => e.ino)).toEqual(inos);
+  });
+});
+
+// A tar may name a path twice; extraction in archive order (docker, umoci) decides what stays,
+// and the layer index keeps one row per path, so extractedEntries settles it first.
+describe('a path named twice in one layer: archive order decides', () => {
+  it.each<[string, LayerInput[], string, string | undefined]>([
+    ['a later file replaces a directory and what it held', [layer(dir('a'), file('a/b', 'y'), file('a', 'x'))], 'a/b', undefined],
+    ['the replacing file stays', [layer(dir('a'), file('a/b', 'y'), file('a', 'x'))], 'a', 'x'],
+    ['a later directory replaces a file', [layer(file('a', 'x'), dir('a'), file('a/b', 'y'))], 'a/b', 'y'],
+    ['a directory named twice keeps what both held', [layer(dir('a'), file('a/b', 'y'), dir('a'), file('a/c', 'z'))], 'a/b', 'y'],
+    ['the later of two files wins', [layer(file('a', 'x'), file('a', 'y'))], 'a', 'y'],
+    ['a link keeps the data of a target replaced later', [layer(file('a', 'old'), hardlink('b', 'a'), file('a', 'new'))], 'b', 'old'],
+    ['the replacement is not in the group', [layer(file('a', 'old'), hardlink('b', 'a'), file('a', 'new'))], 'a', 'new'],
+    ['a link keeps the data of a target whose directory is replaced', [layer(dir('d'), file('d/f', 'x'), hardlink('l', 'd/f'), symlink('d', 'e'))], 'l', 'x'],
+    ['a link to a path already replaced links the replacement', [layer(file('a', 'old'), file('a', 'new'), hardlink('b', 'a'))], 'b', 'new'],
+  ])('%s', (_name, layers, path, want) => {
+    expect(content(mergeLayers(layers), path)).toBe(want);
+  });
+
+  it('the other links of a replaced target stay one group with the link that took its place', () => {
+    const t = mergeLayers([layer(file('a', 'x'), hardlink('b', 'a'), hardlink('c', 'b'), hardlink('d', 'a'), file('a', 'new'))]);
+    const [b, c, d] = ['b', 'c', 'd'].map((p) => t.entries.get(p)!);
+    expect(new Set([b.ino, c.ino, d.ino]).size).toBe(1);
+    expect([b.nlink, c.nlink, d.nlink]).toEqual([3, 3, 3]);
+    expect(t.entries.get('a')?.ino).not.toBe(b.ino);
+    expect(extractedEntries([file('a', 'x'), hardlink('b', 'a'), hardlink('c', 'b'), file('a', 'new')]).map((e) => [e.path, e.type, e.linkname]))
+      .toEqual([['b', 'file', 'x'], ['c', 'link', 'b'], ['a', 'file', 'new']]);
+  });
+
+  it('leaves a tar that names every path once as it is', () => {
+    const entries = [dir('a'), file('a/b', 'y'), hardlink('c', 'a/b')];
+    expect(extractedEntries(entries)).toBe(entries);
   });
 });

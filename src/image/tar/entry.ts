@@ -1,5 +1,6 @@
 /** Turning decoded headers into checked LayerEntry rows. */
 import { ImgError } from '../../store/errors.js';
+import { printableFsName } from '../../store/fs-name.js';
 import type { EntryType, LayerEntry } from '../../store/types.js';
 import { paxInt, paxName, paxText, paxTime, type PaxRecords, type RawHeader } from './headers.js';
 import { isOpaqueMarker, whitedOutName, whiteoutProblem } from './whiteout.js';
@@ -15,7 +16,7 @@ const XATTR = 'SCHILY.xattr.';
 
 /** One-line INVALID_ARGUMENT naming the entry as written. */
 export const entryError = (rawPath: string, why: string): ImgError =>
-  new ImgError('INVALID_ARGUMENT', `entry ${JSON.stringify(rawPath)}: ${why}`);
+  new ImgError('INVALID_ARGUMENT', `entry ${JSON.stringify(printableFsName(rawPath))}: ${why}`);
 
 /** The entry's path before normalization: PAX path, then GNU long name, then the header. */
 export const rawPathOf = (h: RawHeader, meta: Meta): string => paxName(meta.pax, 'path') ?? meta.longName ?? h.name;
@@ -85,7 +86,7 @@ export class LayerChecker {
   /** A hardlink joins a file to a file, or a marker to a marker: anything else would serve a marker's (empty) data as a file. */
   private hardlinkTarget(rawPath: string, target: string, marker: boolean): string {
     const t = normalizePath(target);
-    const shown = JSON.stringify(target);
+    const shown = JSON.stringify(printableFsName(target));
     if (t === undefined) throw entryError(rawPath, `hardlink target ${shown} escapes the layer root`);
     const prior = this.seen.get(t);
     if (prior === undefined) throw entryError(rawPath, `hardlink target ${shown} is not an earlier entry of this layer`);

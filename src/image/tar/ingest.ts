@@ -3,6 +3,7 @@ import { pipeline, Readable } from 'node:stream';
 import type { BlobStore, BlobWriter } from '../../store/blobs.js';
 import { ImgError, messageOf } from '../../store/errors.js';
 import type { Compression, Digest, LayerEntry } from '../../store/types.js';
+import { extractedEntries } from '../../union/layer-extract.js';
 import { decompressor, detectCompression, MAGIC_BYTES } from './decompress.js';
 import { TarParser } from './parser.js';
 
@@ -179,7 +180,8 @@ function isDecompressError(err: unknown): boolean {
 /** Check both digests before committing either, so a mismatch leaves nothing behind. */
 async function commit(job: Job, opts: IngestOpts, what: string): Promise<IngestResult> {
   const { parser, compression } = job;
-  const base = { compression, entries: parser.entries, uncompressedSize: parser.pos, size: job.raw.w.written };
+  // the index keeps one row per path: a path the tar names twice is settled in archive order here
+  const base = { compression, entries: extractedEntries(parser.entries), uncompressedSize: parser.pos, size: job.raw.w.written };
   if (!job.diff) {
     const want = expectPlain(opts, what);
     const { digest } = await job.raw.w.commit({ digest: want, what });

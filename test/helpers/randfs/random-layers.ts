@@ -230,7 +230,8 @@ class StackBuilder {
   /** A hardlink to an earlier non-directory entry of this layer (mostly regular files). */
   private hardlink(): void {
     const targets = this.layer.filter((e) => e.type !== 'dir' && e.type !== 'whiteout' && e.type !== 'opaque' && e.type !== 'link'
-      && this.state.has(key(e.path)) && (e.type === 'file' || this.rng.chance(0.2)));
+      // the name must still be what this entry made it: a later entry may have replaced it with a directory
+      && this.state.get(key(e.path)) === e.type && (e.type === 'file' || this.rng.chance(0.2)));
     if (!targets.length) return;
     const to = this.rng.pick(targets).path;
     const p = this.freshPath();
