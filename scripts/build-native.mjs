@@ -36,7 +36,8 @@ if (process.argv.includes('--check')) {
   if (createRequire(import.meta.url)(tmp).version !== 1) throw new Error('built lamina-sys addon does not load');
   renameSync(tmp, out);
   const execTmp = path.join(outDir, `lamina-exec-${process.pid}`);
-  execFileSync('cc', ['-O2', '-Wall', execSource, '-o', execTmp], { stdio: 'inherit' });
+  execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wformat=2', '-Wvla', execSource, '-o', execTmp, '-lseccomp'],
+    { stdio: 'inherit' });
   renameSync(execTmp, execOut);
   writeFileSync(path.join(outDir, 'package.json'), JSON.stringify({ name: 'lamina-sys', version: '1.0.0', private: true, main: 'lamina-sys.node' }, null, 2));
   writeFileSync(stamp, hash);

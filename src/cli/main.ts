@@ -4,6 +4,7 @@ import { Context, type Output } from './context.js';
 import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerMountCommands } from './commands/mount.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRegistryCommands } from './commands/registry.js';
@@ -36,6 +37,7 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
   registerContainerCommands(program, action);
   registerMountCommands(program, action);
   registerRunCommands(program, action);
+  registerLifecycleCommands(program, action);
   registerRegistryCommands(program, action);
   registerSaveCommands(program, action);
   registerCommitCommands(program, action);

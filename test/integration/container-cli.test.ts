@@ -36,9 +36,9 @@ describe.runIf(canMount)('container commands', () => {
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     const anon = (await f.cliOk(['create', f.ref])).trim();
     const dup = await f.cli(['create', '--name', 'web', f.ref]);
-    expect(dup.code).toBe(1);
+    expect(dup.code).toBe(125); // docker create fails with 125 too
     expect(dup.stderr).toMatch(/The container name "\/web" is already in use/);
-    expect(await f.cliOk(['ps'])).toBe('CONTAINER ID   IMAGE   CREATED   STATUS   NAMES\n');
+    expect(await f.cliOk(['ps'])).toBe('CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES\n');
     const all = await f.cliOk(['ps', '-a']);
     expect(all).toMatch(new RegExp(`^${id.slice(0, 12)} +lamina.test/container:1 +.* ago +Created +web$`, 'm'));
     const rows = (await f.cliOk(['ps', '-a', '--format', 'json'])).trim().split('\n').map((l) => JSON.parse(l));
