@@ -286,13 +286,19 @@ static void drop_bounding(uint64_t keep) {
   }
 }
 
+/* The permitted set now: what can be kept at most (the host itself may lack some). */
+static uint64_t permitted_caps(void) {
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2] = { 0 };
+  if (syscall(SYS_capget, &h, d) < 0) die(125, "reading capabilities", "");
+  return (uint64_t) d[1].permitted << 32 | d[0].permitted;
+}
+
 /* uid 0 keeps `keep` effective and permitted; any other uid has none (setuid cleared them). */
 static void set_caps(uint64_t keep, uid_t uid) {
   struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
   struct __user_cap_data_struct d[2] = { 0 };
-  int last = last_cap();
-  uint64_t known = last >= 63 ? UINT64_MAX : (1ULL << (last + 1)) - 1;
-  uint64_t set = uid == 0 ? keep & known : 0;
+  uint64_t set = uid == 0 ? keep & permitted_caps() : 0;
   d[0].effective = d[0].permitted = (uint32_t) set;
   d[1].effective = d[1].permitted = (uint32_t) (set >> 32);
   if (syscall(SYS_capset, &h, d) < 0) die(125, "setting capabilities", "");

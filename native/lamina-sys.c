@@ -172,8 +172,12 @@ static napi_value js_openInRoot(napi_env env, napi_callback_info info) {
   int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) return int_value(env, -errno);
   struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-  long fd = syscall(SYS_openat2, dir, path, &how, sizeof how);
-  int err = errno;
+  long fd;
+  int err, tries = 0;
+  do { // EAGAIN: a rename anywhere on the system raced a ".." step; the kernel asks for a retry
+    fd = syscall(SYS_openat2, dir, path, &how, sizeof how);
+    err = errno;
+  } while (fd < 0 && err == EAGAIN && ++tries < 1000);
   close(dir);
   return int_value(env, fd < 0 ? -err : fd);
 }
