@@ -2,12 +2,15 @@
 // local registry runs detached with a published port, serves a page, shows in ps with its
 // ports, logs, takes exec, stops with its exit code, starts again and goes with rm -f. Every
 // test leaves no monitor, no mount and no open port behind.
-import { chmod } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canMount, mountsUnder } from '../helpers/containers.js';
 import { buildOciLayout } from '../helpers/images.js';
-import { lamina, tempDir } from '../helpers/lamina.js';
+import { BIN, lamina, tempDir } from '../helpers/lamina.js';
+import { ServiceClient } from '../../src/service/client.js';
 import { monitorPids, psRows, removeAllContainers, WEB_CMD, webRootfs } from '../helpers/live-containers.js';
 import { haveCommand, pidAlive, run, runOk, waitFor, type RunResult } from '../helpers/proc.js';
 import { freePort, startRegistry, type Registry } from '../helpers/registry.js';
@@ -143,6 +146,52 @@ describe.runIf(canMount && tools.every(Boolean))('containers that live', () => {
     expect((await psRows(cli)).find((r) => r.Names === 'always')?.State).toBe('exited');
   }, 120_000);
 
+  it('restart policies across service restarts: always and unless-stopped come back, a stopped one and no policy stay down', async () => {
+    const sock = path.join(work, 'lamina.sock');
+    const services: ChildProcess[] = [];
+    const serve = async () => {
+      const child = spawn(process.execPath, [BIN, '--root', root, 'serve', '--socket', sock], { env: { ...process.env, ...env() }, stdio: 'ignore' });
+      services.push(child);
+      await waitFor(() => new ServiceClient(sock).info().then((i) => i.pid === child.pid, () => false), { what: 'the service', timeoutMs: 15_000 });
+      return child;
+    };
+    const state = async (name: string) => (await psRows(cli)).find((r) => r.Names === name)!;
+    const monitorOf = async (name: string) => {
+      const id = (await state(name)).ID;
+      for (const pid of await monitorPids(root)) if ((await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(id)) return pid;
+      return undefined;
+    };
+    const loop = "trap 'exit 0' TERM; echo up; while :; do sleep 0.1; done";
+    try {
+      const first = await serve();
+      await cliOk(['run', '-d', '--name', 'always', '--restart', 'always', image, 'sh', '-c', loop]);
+      await cliOk(['run', '-d', '--name', 'unless', '--restart', 'unless-stopped', image, 'sh', '-c', loop]);
+      await cliOk(['run', '-d', '--name', 'stopped', '--restart', 'unless-stopped', image, 'sh', '-c', loop]);
+      await cliOk(['run', '-d', '--name', 'plain', image, 'sh', '-c', loop]);
+      await cliOk(['stop', 'stopped']);
+      first.kill('SIGKILL'); // the service crashes: the containers run on under their monitors
+      await once(first, 'exit');
+      expect((await state('always')).Status).toMatch(/^Up /);
+      // The host goes down: every monitor (and so every container) dies with it.
+      for (const pid of await monitorPids(root)) process.kill(pid, 'SIGKILL');
+      await waitFor(async () => (await monitorPids(root)).length === 0, { what: 'the monitors to die' });
+      const second = await serve();
+      await waitFor(async () => (await state('always')).Status.startsWith('Up') && (await state('unless')).Status.startsWith('Up'),
+        { what: 'always and unless-stopped to come back', timeoutMs: 20_000 });
+      expect((await state('stopped')).Status).toMatch(/^Exited \(0\)/);
+      expect((await state('plain')).Status).toMatch(/^Exited \(255\)/);
+      expect(await cliOk(['logs', 'always'])).toBe('up\nup\n');
+      // While the service runs, a monitor that dies is replaced within its check interval.
+      const pid = await monitorOf('always');
+      process.kill(pid!, 'SIGKILL');
+      await waitFor(async () => (await cliOk(['logs', 'always'])) === 'up\nup\nup\n', { what: 'a third start', timeoutMs: 20_000 });
+      second.kill('SIGTERM');
+      expect((await once(second, 'exit'))[0]).toBe(0);
+    } finally {
+      for (const s of services) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
+    }
+  }, 180_000);
+
   it('logs --tail and -f, which ends when the container stops', async () => {
     await cliOk(['run', '-d', '--name', 'counter', image, 'sh', '-c', "trap 'exit 0' TERM; echo err >&2; for i in 1 2 3; do echo $i; done; while :; do sleep 0.1; done"]);
     await waitFor(async () => (await cliOk(['logs', 'counter'])) === '1\n2\n3\n', { what: 'the output' });
@@ -190,10 +239,9 @@ describe.runIf(canMount && tools.every(Boolean))('containers that live', () => {
   }, 60_000);
 
   it('-it: a pty of its own with TERM and the window size, Ctrl-C to the command, Ctrl-P Ctrl-Q detaches', async () => {
-    const cmd = [process.execPath, path.join(path.dirname(new URL(import.meta.url).pathname), '../../bin/lamina.js'), '--root', root, 'run', '-it', '--name', 'tty', image, 'sh']
+    const cmd = [process.execPath, BIN, '--root', root, 'run', '-it', '--name', 'tty', image, 'sh']
       .map((a) => `'${a}'`).join(' ');
     const script = `stty rows 33 cols 101; ${cmd}`;
-    const { spawn } = await import('node:child_process');
     const p = spawn('script', ['-qefc', script, '/dev/null'], { env: { ...process.env, ...env() }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
