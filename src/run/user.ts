@@ -49,6 +49,7 @@ export function resolveUser(spec: string, passwd: string, group: string): Creden
   const users = parsePasswd(passwd);
   const hit = isId(name) ? users.find((u) => u.uid === numericId(name, 'user')) : users.find((u) => u.name === name);
   if (!hit && !isId(name)) throw new ImgError('INVALID_ARGUMENT', `unable to find user ${user}: no matching entries in passwd file`);
+  if (hit && (hit.uid < 0 || hit.gid < 0)) throw new ImgError('INVALID_ARGUMENT', `invalid user ID for ${hit.name} in passwd file`);
   const uid = hit?.uid ?? numericId(name, 'user');
   let gid = hit && hit.gid >= 0 ? hit.gid : 0;
   const groups = parseGroup(group);
