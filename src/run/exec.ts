@@ -55,9 +55,9 @@ export async function execInContainer(store: Store, name: string, o: ExecOpts): 
   await writeEnvFile(envFile, env);
   try {
     const privileges = privilegeArgs(o.privileged ? { ...spec, privileged: true } : spec);
-    const args = ['join', '--target', String(pid), ...processArgs({ argv: o.cmd, env, cwd: o.workdir ?? spec.process.cwd, cred, privileges, tty: o.tty },
+    const args = ['join', '--target', String(pid), '--ppid', String(process.pid), ...processArgs({ argv: o.cmd, env, cwd: o.workdir ?? spec.process.cwd, cred, privileges, tty: o.tty },
       envFile), '--', ...o.cmd];
-    const child = execa('/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', execHelper(), ...args], {
+    const child = execa(execHelper(), args, {
       env: HOST_ENV, extendEnv: false, reject: false, stdio: [o.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'],
     });
     // lamina-exec passes these on to the command; a terminal's Ctrl-C reaches it through the pty instead.

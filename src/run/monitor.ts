@@ -32,6 +32,8 @@ export interface MonitorOpts {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a monitor started for a foreground run waits for its client. */
+const ATTACH_WAIT_MS = 60_000;
 
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
@@ -94,7 +96,7 @@ class Monitor {
     let removed = false;
     let error: string | undefined;
     try {
-      if (this.o.waitForAttach) await new Promise<void>((r) => (this.attached = r));
+      if (this.o.waitForAttach) await this.firstClient();
       await this.loop();
     } catch (err) {
       error = messageOf(err);
@@ -106,6 +108,18 @@ class Monitor {
     }
     this.finish({ exitCode: this.lastExit, removed, error });
     return 0;
+  }
+
+  /** The starter attaches right after it hears the socket answers; one that died meanwhile leaves nothing running. */
+  private async firstClient(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([new Promise<void>((r) => (this.attached = r)), new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`nobody attached within ${ATTACH_WAIT_MS / 1000} s`)), ATTACH_WAIT_MS);
+      })]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Starts, waits, and starts again while the restart policy says so. */
