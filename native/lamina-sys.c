@@ -1,7 +1,7 @@
-// lamina-sys: the few Linux syscalls Node's fs lacks, for the writable upper layer
-// (xattrs, mknod, renameat2, utimensat with nanoseconds). All calls are synchronous
-// and return a negative errno instead of throwing; src/fuse/upper/sys.ts wraps them.
-// Built by scripts/build-native.mjs.
+// lamina-sys: reading xattrs, which Node's fs lacks, for commit, diff and export of a writable
+// layer (src/container/upper/sys.ts), and opening a file inside an image's root (src/run/in-root.ts). Paths are strings or Buffers (names need not be UTF-8).
+// Calls are synchronous and return a negative errno instead of throwing. Built by
+// scripts/build-native.mjs.
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
@@ -27,6 +27,14 @@ static napi_value int_value(napi_env env, int64_t n) {
 
 static int get_string(napi_env env, napi_value v, char *buf, size_t len) {
   size_t got;
+  bool is_buffer = false;
+  void *data;
+  if (napi_is_buffer(env, v, &is_buffer) == napi_ok && is_buffer) {
+    if (napi_get_buffer_info(env, v, &data, &got) != napi_ok || got >= len || memchr(data, 0, got)) return -1;
+    memcpy(buf, data, got);
+    buf[got] = 0;
+    return 0;
+  }
   if (napi_get_value_string_utf8(env, v, buf, len, &got) != napi_ok) return -1;
   return got < len - 1 ? 0 : -1;
 }
@@ -93,72 +101,6 @@ static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
   }
 }
 
-// lsetxattr(path, name, value: Buffer, flags) -> 0 | -errno
-static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  char path[MAX_PATH], name[256];
-  void *data;
-  size_t len;
-  int32_t flags;
-  if (!args(env, info, 4, argv) || get_string(env, argv[0], path, sizeof path) || get_string(env, argv[1], name, sizeof name)
-      || napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok || napi_get_value_int32(env, argv[3], &flags) != napi_ok) {
-    napi_throw_error(env, NULL, "lamina-sys: lsetxattr(path, name, value, flags)");
-    return NULL;
-  }
-  return int_value(env, lsetxattr(path, name, data, len, flags) < 0 ? -errno : 0);
-}
-
-// lremovexattr(path, name) -> 0 | -errno
-static napi_value js_lremovexattr(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  char path[MAX_PATH], name[256];
-  if (!args(env, info, 2, argv) || get_string(env, argv[0], path, sizeof path) || get_string(env, argv[1], name, sizeof name)) {
-    napi_throw_error(env, NULL, "lamina-sys: lremovexattr(path, name)");
-    return NULL;
-  }
-  return int_value(env, lremovexattr(path, name) < 0 ? -errno : 0);
-}
-
-// mknod(path, mode, major, minor) -> 0 | -errno
-static napi_value js_mknod(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  char path[MAX_PATH];
-  uint32_t mode, major, minor;
-  if (!args(env, info, 4, argv) || get_string(env, argv[0], path, sizeof path) || napi_get_value_uint32(env, argv[1], &mode) != napi_ok
-      || napi_get_value_uint32(env, argv[2], &major) != napi_ok || napi_get_value_uint32(env, argv[3], &minor) != napi_ok) {
-    napi_throw_error(env, NULL, "lamina-sys: mknod(path, mode, major, minor)");
-    return NULL;
-  }
-  return int_value(env, mknod(path, mode, makedev(major, minor)) < 0 ? -errno : 0);
-}
-
-// renameat2(from, to, flags) -> 0 | -errno  (RENAME_NOREPLACE=1, RENAME_EXCHANGE=2, RENAME_WHITEOUT=4)
-static napi_value js_renameat2(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  char from[MAX_PATH], to[MAX_PATH];
-  uint32_t flags;
-  if (!args(env, info, 3, argv) || get_string(env, argv[0], from, sizeof from) || get_string(env, argv[1], to, sizeof to)
-      || napi_get_value_uint32(env, argv[2], &flags) != napi_ok) {
-    napi_throw_error(env, NULL, "lamina-sys: renameat2(from, to, flags)");
-    return NULL;
-  }
-  return int_value(env, renameat2(AT_FDCWD, from, AT_FDCWD, to, flags) < 0 ? -errno : 0);
-}
-
-// lutimens(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec) -> 0 | -errno; nsec may be UTIME_NOW/UTIME_OMIT
-static napi_value js_lutimens(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  char path[MAX_PATH];
-  int64_t v[4];
-  if (!args(env, info, 5, argv) || get_string(env, argv[0], path, sizeof path)) {
-    napi_throw_error(env, NULL, "lamina-sys: lutimens(path, as, ans, ms, mns)");
-    return NULL;
-  }
-  for (int i = 0; i < 4; i++) CHECK(napi_get_value_int64(env, argv[i + 1], &v[i]));
-  struct timespec ts[2] = { { v[0], v[1] }, { v[2], v[3] } };
-  return int_value(env, utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0);
-}
-
 // openInRoot(root, path) -> fd | -errno: opens `path` for reading as if `root` were "/", so neither
 // ".." nor a symlink (absolute or relative) leads out of it (openat2 RESOLVE_IN_ROOT); non-blocking,
 // so a FIFO planted in an image cannot hang the caller. For files the host reads from an image.
@@ -186,11 +128,6 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL },
     { "llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL },
-    { "lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL },
-    { "lremovexattr", NULL, js_lremovexattr, NULL, NULL, NULL, napi_default, NULL },
-    { "mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL },
-    { "renameat2", NULL, js_renameat2, NULL, NULL, NULL, napi_default, NULL },
-    { "lutimens", NULL, js_lutimens, NULL, NULL, NULL, napi_default, NULL },
     { "openInRoot", NULL, js_openInRoot, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -1,7 +1,7 @@
 /* lamina-mountd: serves one lamina mount over libfuse3's low-level API, with no JavaScript in the
  * request path. Started and supervised by src/fuse/native-server.ts.
  *
- *   lamina-mountd --view FILE --store DIR [-o OPTS]... [--ready-fd N] [--timeout SEC] [--debug] MOUNTPOINT
+ *   lamina-mountd --view FILE --store DIR [--upper DIR --work DIR] [-o OPTS]... [--ready-fd N] [--timeout SEC] [--debug] MOUNTPOINT
  *   lamina-mountd --check --view FILE      validate a view file and print a summary
  *
  * It mounts, answers "ready" on --ready-fd once the kernel's INIT is answered, and serves until
@@ -24,7 +24,7 @@
 #include "server.h"
 
 struct options {
-	const char *view, *store, *mountpoint;
+	const char *view, *store, *mountpoint, *upper, *work;
 	char opts[4096];
 	int ready_fd, debug, check;
 	double timeout;
@@ -46,7 +46,7 @@ static void logf_(const char *fmt, ...)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: lamina-mountd --view FILE --store DIR [-o OPTS]... [--ready-fd N] [--timeout SEC] [--debug] MOUNTPOINT\n"
+	fprintf(stderr, "usage: lamina-mountd --view FILE --store DIR [--upper DIR --work DIR] [-o OPTS]... [--ready-fd N] [--timeout SEC] [--debug] MOUNTPOINT\n"
 			"       lamina-mountd --check --view FILE\n");
 	exit(2);
 }
@@ -62,6 +62,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
 		{ "view", required_argument, 0, 'v' }, { "store", required_argument, 0, 's' },
+		{ "upper", required_argument, 0, 'u' }, { "work", required_argument, 0, 'w' },
 		{ "ready-fd", required_argument, 0, 'r' }, { "timeout", required_argument, 0, 't' },
 		{ "debug", no_argument, 0, 'd' }, { "check", no_argument, 0, 'c' }, { 0, 0, 0, 0 },
 	};
@@ -74,6 +75,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'v': o->view = optarg; break;
 		case 's': o->store = optarg; break;
+		case 'u': o->upper = optarg; break;
+		case 'w': o->work = optarg; break;
 		case 'd': o->debug = 1; break;
 		case 'c': o->check = 1; break;
 		case 'o': if (add_opts(o, optarg)) usage(); break;
@@ -82,7 +85,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		default: usage();
 		}
 	}
-	if (!o->view || (!o->check && (optind != argc - 1 || !o->store)))
+	if (!o->view || (!o->check && (optind != argc - 1 || !o->store)) || !o->upper != !o->work)
 		usage();
 	o->mountpoint = o->check ? NULL : argv[optind];
 }
@@ -211,7 +214,11 @@ int main(int argc, char **argv)
 	if (fuse_opt_add_arg(&args, argv[0]) || (o.opts[0] && (fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, o.opts))) ||
 	    (o.debug && fuse_opt_add_arg(&args, "-d")))
 		return 1;
-	s.se = fuse_session_new(&args, &lower_ops, sizeof lower_ops, &s);
+	if (o.upper && (rc = overlay_open(&s, o.upper, o.work))) {
+		logf_("upper %s, work %s: %s", o.upper, o.work, strerror(rc));
+		return 3;
+	}
+	s.se = fuse_session_new(&args, o.upper ? &overlay_ops : &lower_ops, sizeof lower_ops, &s);
 	fuse_opt_free_args(&args);
 	if (!s.se) {
 		logf_("bad mount options: %s", o.opts);

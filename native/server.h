@@ -5,6 +5,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "node.h"
 #include "view.h"
 
 struct server {
@@ -16,11 +17,21 @@ struct server {
 	/* Written "ready\n" once the kernel's INIT is answered; -1 when nobody waits. */
 	int ready_fd;
 	int debug;
+	/* What the kernel offered in INIT (FUSE_CAP_* bits). */
+	unsigned caps;
 	struct fuse_session *se;
+	/* Writable mounts only: the upper root, <work>/lamina for temp entries, and the node table. */
+	int upper_fd, work_fd;
+	struct node_table *nodes;
+	struct node *root;
 };
 
 /* The operations of a read-only image mount: everything answered from the view. */
 extern const struct fuse_lowlevel_ops lower_ops;
+/* The operations of a container mount: the view below, the upper directory on top. */
+extern const struct fuse_lowlevel_ops overlay_ops;
+/* Sets up the node table and the root of a writable mount; 0 or an errno. */
+int overlay_open(struct server *s, const char *upper, const char *work);
 
 /* Tells whoever waits on ready_fd that the mount answers; called from init. */
 void server_ready(struct server *s);

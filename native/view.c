@@ -178,6 +178,8 @@ static int check_inode(const struct view *v, uint64_t ino, uint8_t *listed, char
 		return check_dir(v, ino, listed, err, errlen);
 	if (n->nlink > 1 && (e = check_links(v, ino, err, errlen)))
 		return e;
+	if (n->nlink <= 1 && (!view_has(v, n->parent) || !view_is_dir(v, n->parent)))
+		return fail(err, errlen, "inode %llu has parent %llu", (unsigned long long)ino, (unsigned long long)n->parent);
 	if (S_ISLNK(n->mode) && (!name_ok(v, n->data, n->size) || memchr(view_name(v, n->data), 0, n->size)))
 		return fail(err, errlen, "inode %llu symlink target bad", (unsigned long long)ino);
 	if (S_ISREG(n->mode) && (n->layer >= v->h->layer_count || n->data > v->layers[n->layer].size ||
@@ -359,4 +361,65 @@ size_t view_listxattr(const struct view *v, uint64_t ino, char *buf, size_t size
 	struct xattr_list l = { .buf = buf, .size = size };
 	each_xattr(v, ino, list_one, &l);
 	return l.need;
+}
+
+uint64_t view_resolve(const struct view *v, const char *path)
+{
+	uint64_t ino = 1;
+	while (ino && *path) {
+		const char *end;
+		while (*path == '/')
+			path++;
+		if (!*path)
+			break;
+		end = strchrnul(path, '/');
+		ino = view_lookup(v, ino, path, end - path);
+		path = end;
+	}
+	return ino;
+}
+
+/* The dirent of `child` in directory `dir`, found by a scan (names are sorted, inodes are not). */
+static const struct view_dirent *dirent_of(const struct view *v, uint64_t dir, uint64_t child)
+{
+	const struct view_inode *d = view_inode(v, dir);
+	for (uint64_t i = 0; i < d->size; i++)
+		if (v->dirents[d->data + i].ino == child)
+			return &v->dirents[d->data + i];
+	return NULL;
+}
+
+int view_path_of(const struct view *v, uint64_t ino, char *buf, size_t size)
+{
+	char tmp[4096];
+	size_t at = sizeof tmp;
+	if (size < 2 || !view_has(v, ino))
+		return EIO;
+	tmp[--at] = 0;
+	for (int depth = 0; ino != 1; depth++) {
+		const struct view_inode *n = view_inode(v, ino);
+		uint64_t parent = n->parent;
+		const struct view_dirent *e;
+		if (!S_ISDIR(n->mode) && n->nlink > 1) {
+			const struct view_link *l = &v->links[n->parent];
+			parent = l->parent;
+			e = &v->dirents[l->dirent];
+		} else {
+			e = view_has(v, parent) && view_is_dir(v, parent) ? dirent_of(v, parent, ino) : NULL;
+		}
+		if (!e || depth > 4096)
+			return EIO;
+		if ((size_t)e->name_len + 1 > at)
+			return ENAMETOOLONG;
+		at -= e->name_len;
+		memcpy(tmp + at, view_name(v, e->name_off), e->name_len);
+		tmp[--at] = '/';
+		ino = parent;
+	}
+	if (at == sizeof tmp - 1)
+		tmp[--at] = '/';
+	if (sizeof tmp - at > size)
+		return ENAMETOOLONG;
+	memcpy(buf, tmp + at, sizeof tmp - at);
+	return 0;
 }

@@ -93,6 +93,10 @@ static inline const uint8_t *view_name(const struct view *v, uint64_t off)
 
 /* The inode of `name` in directory `dir`, or 0; binary search over the sorted dirents. */
 uint64_t view_lookup(const struct view *v, uint64_t dir, const char *name, size_t len);
+/* The inode at absolute `path` ("/a/b"; "/" is the root), following no symlinks; 0 when absent. */
+uint64_t view_resolve(const struct view *v, const char *path);
+/* The absolute path of `ino` (one of its names for a hard link) into `buf`; 0, ENAMETOOLONG or EIO. */
+int view_path_of(const struct view *v, uint64_t ino, char *buf, size_t size);
 /* The stat of inode `ino`, as getattr reports it. */
 void view_stat(const struct view *v, uint64_t ino, struct stat *st);
 /* Value of xattr `name` of `ino`: 0 with `*val`/`*len` set, or ENODATA. */

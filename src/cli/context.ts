@@ -1,4 +1,15 @@
 import { Store, storeRoot } from '../store/store.js';
+import { ImgError, messageOf } from '../store/errors.js';
+
+/** An error as the CLI prints it: `error: MESSAGE`, a hint, and with --debug its causes and stack. */
+export function describeError(err: unknown, debug: boolean): string {
+  const e = err as Error;
+  const lines = [`error: ${messageOf(err)}`];
+  if (err instanceof ImgError && err.hint) lines.push(`hint: ${err.hint}`);
+  if (debug) for (let c = e?.cause; c; c = (c as Error).cause) lines.push(`  caused by: ${(c as Error).stack ?? String(c)}`);
+  if (debug && e?.stack) lines.push(e.stack);
+  return lines.join('\n');
+}
 
 /** What every command gets: the global flags and a lazily opened store. */
 export class Context {
@@ -7,7 +18,9 @@ export class Context {
   exitCode = 0;
   /** The status for an error (docker run uses 125 for its own failures). */
   errorExitCode = 1;
-  constructor(readonly rootFlag?: string, readonly debug = false) {}
+  constructor(readonly rootFlag?: string, readonly debug = false,
+    private readonly out: (s: string) => void = (s) => void process.stdout.write(s),
+    private readonly err: (s: string) => void = (s) => void process.stderr.write(s)) {}
 
   get root(): string {
     return storeRoot(this.rootFlag);
@@ -16,6 +29,28 @@ export class Context {
   async store(): Promise<Store> {
     this.opened ??= await Store.open(this.root);
     return this.opened;
+  }
+
+  /** Print a line now: multi-argument commands report each argument as it is done. */
+  say(line: string): void {
+    this.out(`${line}\n`);
+  }
+
+  /** Report one failed argument of a multi-argument command and go on; the command exits non-zero at the end. */
+  warn(err: unknown): void {
+    this.err(`${describeError(err, this.debug)}\n`);
+    this.exitCode = this.errorExitCode;
+  }
+
+  /** Run `fn` on every argument, reporting each failure (docker's `rmi a b c`). */
+  async each<T>(args: readonly T[], fn: (arg: T) => Promise<void>): Promise<void> {
+    for (const a of args) {
+      try {
+        await fn(a);
+      } catch (err) {
+        this.warn(err);
+      }
+    }
   }
 
   close(): void {

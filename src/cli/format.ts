@@ -1,7 +1,11 @@
 /** Output helpers matching docker's formatting (go-units and tabwriter). */
+import { humanDuration } from '../container/container-status.js';
+import { tabwrite } from './format-tabwriter.js';
 
-/** docker's HumanSizeWithPrecision(n, 3): decimal units, 3 significant digits. */
-export function humanSize(bytes: number): string {
+export { humanDuration };
+
+/** docker's HumanSizeWithPrecision(n, precision): decimal units; HumanSize is precision 4. */
+export function humanSize(bytes: number, precision = 3): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
   let n = bytes;
   let i = 0;
@@ -9,25 +13,7 @@ export function humanSize(bytes: number): string {
     n /= 1000;
     i++;
   }
-  return `${Number(n.toPrecision(3))}${units[i]}`;
-}
-
-/** docker's HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const h = Math.round(ms / 3_600_000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(ms / 60_000);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
+  return `${Number(n.toPrecision(precision))}${units[i]}`;
 }
 
 /** "2 months ago", or "N/A" for a missing or unparsable time. */
@@ -36,10 +22,49 @@ export function since(iso: string | undefined, now = Date.now()): string {
   return Number.isNaN(t) ? 'N/A' : `${humanDuration(Math.max(0, now - t))} ago`;
 }
 
-/** Columns padded like docker's tabwriter (min width, 3 spaces of padding). */
+/** A header and rows through docker's tabwriter (min width 10, 3 spaces of padding). */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return tabwrite([header, ...rows].map((r) => r.join('\t')).join('\n'));
+}
+
+/** docker's TruncateID: the hex of an ID, 12 digits. */
+export function truncateId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+// built once, and the zone name cached per UTC offset: Intl formatting costs tens of µs and a table formats a time per row
+const zoneNames = ['en-US', 'en-GB'].map((l) => new Intl.DateTimeFormat(l, { timeZoneName: 'short' }));
+const zoneByOffset = new Map<number, string>();
+
+/**
+ * Go's zone name: its abbreviation ("UTC", "CET", "EST"), as far as Intl
+ * knows one (en-US names American zones, en-GB European ones), else the
+ * numeric offset as Go prints a zone without one ("+0530").
+ */
+function zoneName(t: Date, off: number, numeric: string): string {
+  let zone = zoneByOffset.get(off);
+  if (zone === undefined) {
+    const names = zoneNames.map((f) => f.formatToParts(t).find((x) => x.type === 'timeZoneName')?.value ?? '');
+    zone = names.find((n) => /^[A-Z]{2,5}$/.test(n)) ?? (numeric.endsWith('00') ? numeric.slice(0, 3) : numeric);
+    zoneByOffset.set(off, zone);
+  }
+  return zone;
+}
+
+/** Go's time.Time.String() in the local zone, to the second: "2021-03-04 03:24:42 +0100 CET". */
+export function goTime(iso: string | undefined): string {
+  const t = new Date(iso ? Date.parse(iso) : 0);
+  if (Number.isNaN(t.getTime())) return goTime(undefined);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const off = -t.getTimezoneOffset();
+  const numeric = `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+  return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())} ${numeric} ${zoneName(t, off, numeric)}`;
+}
+
+/** docker's Ellipsis: at most `max` display columns, the last one "…" when cut. */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  if (max <= 0) return '';
+  if (chars.length <= max) return s;
+  return max === 1 ? chars[0]! : `${chars.slice(0, max - 1).join('')}…`;
 }

@@ -1,23 +1,40 @@
 import { Command, CommanderError } from 'commander';
-import { ImgError } from '../store/errors.js';
-import { Context, type Output } from './context.js';
+import { Context, describeError, type Output } from './context.js';
 import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerInspectCommands } from './commands/inspect.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerMountCommands } from './commands/mount.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerSaveCommands } from './commands/save.js';
 import { registerServeCommands } from './commands/serve.js';
+import { registerSystemCommands } from './commands/system.js';
+import type { Define, Run } from './register.js';
+import { VERSION } from './version.js';
 
-function describe(err: unknown, debug: boolean): string {
-  const e = err as Error;
-  const lines = [`error: ${e?.message ?? String(err)}`];
-  if (err instanceof ImgError && err.hint) lines.push(`hint: ${err.hint}`);
-  if (debug) for (let c = e?.cause; c; c = (c as Error).cause) lines.push(`  caused by: ${(c as Error).stack ?? String(c)}`);
-  if (debug && e?.stack) lines.push(e.stack);
-  return lines.join('\n');
+
+/** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
+const EPIPE_STATUS = 141;
+const isEpipe = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'EPIPE';
+
+/** docker's boolean flags take `=false` (`history -H=false`); commander spells that `--no-human`. Only history has one. */
+function dockerBooleans(argv: string[]): string[] {
+  const at = argv.indexOf('history');
+  if (at < 0) return argv;
+  return argv.map((a, i) => {
+    const m = i > at ? /^(-H|--human)=(true|false|1|0)$/.exec(a) : null;
+    return m ? (/^(true|1)$/.test(m[2]!) ? '--human' : '--no-human') : a;
+  });
+}
+
+/** docker's usage errors: one line, then where to read more. */
+function oneLineUsage(cmd: Command): void {
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) path.unshift(c.name());
+  cmd.showHelpAfterError(`See '${path.join(' ')} --help'.`);
+  for (const sub of cmd.commands) oneLineUsage(sub);
 }
 
 /** Build the program; `print` receives each command's output. */
@@ -26,35 +43,55 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
     .description('Mount container images as filesystems; pull, push, commit, save and load them')
     .option('--root <dir>', 'store root (env LAMINA_ROOT, default /var/lib/lamina)')
     .option('--debug', 'print error causes and stacks')
+    .version(`lamina version ${VERSION}`, '-v, --version', 'print the version and exit')
     .enablePositionalOptions()
-    .showHelpAfterError()
     .exitOverride();
-  const action = (run: (ctx: Context, ...args: any[]) => Promise<Output>) => async (...args: any[]) => {
-    const out = await run(ctxOf(), ...args.slice(0, -1));
+  const groups = {
+    image: program.command('image').description('Manage images'),
+    container: program.command('container').description('Manage containers'),
+    system: program.command('system').description('Manage lamina'),
+  } as Record<string, Command>;
+  const define: Define = (names, build) => {
+    for (const n of names) {
+      const [path, ...aliases] = n.split('|');
+      const words = path!.split(' ');
+      const parent = words.length > 1 ? groups[words[0]!]! : program;
+      const cmd = parent.command(words[words.length - 1]!);
+      for (const a of aliases) cmd.alias(a);
+      build(cmd);
+    }
+  };
+  const action = (run: Run) => async (...args: any[]) => {
+    const out: Output = await run(ctxOf(), ...args.slice(0, -1));
     if (out !== undefined && out !== '') print(out);
   };
-  registerImageCommands(program, action);
-  registerContainerCommands(program, action);
-  registerMountCommands(program, action);
-  registerRunCommands(program, action);
-  registerLifecycleCommands(program, action);
-  registerRegistryCommands(program, action);
-  registerSaveCommands(program, action);
-  registerCommitCommands(program, action);
-  registerServeCommands(program, action);
+  for (const register of [registerImageCommands, registerInspectCommands, registerContainerCommands, registerMountCommands, registerRunCommands,
+    registerLifecycleCommands,
+    registerRegistryCommands, registerSaveCommands, registerCommitCommands, registerSystemCommands, registerServeCommands]) {
+    register(program, action, define);
+  }
+  oneLineUsage(program);
   return program;
 }
 
 /** Run the CLI; returns the exit status. Only bin/lamina.js sets process.exitCode. */
 export async function main(argv: string[]): Promise<number> {
   let ctx: Context | undefined;
+  let epipe = false;
+  // A reader that goes away (`lamina images | head`) ends the output quietly; the work already started finishes.
+  process.stdout.on('error', (err) => {
+    if (!isEpipe(err)) throw err;
+    epipe = true;
+    process.exitCode = EPIPE_STATUS;
+  });
   const program = buildProgram(() => (ctx ??= new Context(program.opts().root, !!program.opts().debug)), (s) => process.stdout.write(`${s}\n`));
   try {
-    await program.parseAsync(argv);
-    return ctx?.exitCode ?? 0;
+    await program.parseAsync(dockerBooleans(argv));
+    return epipe ? EPIPE_STATUS : ctx?.exitCode ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`${describe(err, !!program.opts().debug)}\n`);
+    if (epipe || isEpipe(err)) return EPIPE_STATUS;
+    process.stderr.write(`${describeError(err, !!program.opts().debug)}\n`);
     return ctx?.errorExitCode ?? 1;
   } finally {
     ctx?.close();

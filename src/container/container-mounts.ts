@@ -2,7 +2,7 @@ import { canonicalDir } from '../fuse/mountinfo.js';
 import { mountRecord, startMountServer, unmount } from '../fuse/mount-process.js';
 import type { FuseMountOpts } from '../fuse/mount-options.js';
 import { ensureViewFile } from '../image/image-view.js';
-import type { MountSpec } from '../fuse/view-kinds.js';
+import type { MountSpec } from '../fuse/mount-state.js';
 import { ImgError } from '../store/errors.js';
 import { containers, type ContainerRecord } from './containers.js';
 import type { Store } from '../store/store.js';
@@ -16,10 +16,17 @@ export async function liveMount(store: Store, c: ContainerRecord): Promise<strin
   return undefined;
 }
 
-/** What serves container `c`, and how it is presented (read-write unless `readOnly`). */
-export function containerMount(store: Store, c: ContainerRecord, readOnly = false): { spec: MountSpec; fuse: FuseMountOpts } {
-  return { spec: { kind: 'container', root: store.root, image: c.imageId, upper: c.upperDir, work: c.workDir },
-    fuse: { readOnly, fsname: `lamina:${c.id.slice(0, 12)}` } };
+/** How a container mount is presented: read-write unless `readOnly`; `suid`/`dev` only where no host user can reach it. */
+export interface ContainerMountOpts {
+  readOnly?: boolean;
+  suid?: boolean;
+}
+
+/** What serves container `c`, and how it is presented. */
+export function containerMount(store: Store, c: ContainerRecord, o: ContainerMountOpts = {}): { spec: MountSpec; fuse: FuseMountOpts } {
+  const view = ensureViewFile(store, c.imageId);
+  return { spec: { kind: 'container', root: store.root, image: c.imageId, upper: c.upperDir, work: c.workDir, view },
+    fuse: { readOnly: !!o.readOnly, fsname: `lamina:${c.id.slice(0, 12)}`, suid: !!o.suid, dev: !!o.suid } };
 }
 
 /** What serves image `id` itself, read-only. */
@@ -29,11 +36,10 @@ export function imageMount(store: Store, id: string): { spec: MountSpec; fuse: F
 }
 
 /** Mounts container `c` read-write on `dir` in a background server. */
-export async function mountContainer(store: Store, c: ContainerRecord, dir: string): Promise<void> {
+export async function mountContainer(store: Store, c: ContainerRecord, dir: string, o: ContainerMountOpts = {}): Promise<void> {
   const at = await liveMount(store, c);
   if (at) throw new ImgError('ALREADY_EXISTS', `container ${c.id.slice(0, 12)} is already mounted at ${at}`, { hint: `run \`lamina umount ${at}\` first` });
-  ensureViewFile(store, c.imageId); // computes and stores the merged lower view now, so the server starts fast
-  const m = containerMount(store, c);
+  const m = containerMount(store, c, o);
   const rec = await startMountServer(dir, m.spec, m.fuse);
   containers(store).setMount(c.id, rec.dir);
 }

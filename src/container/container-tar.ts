@@ -17,7 +17,7 @@ interface TarItem {
   node?: Node;
   xattrs?: () => Record<string, Buffer>;
   /** A regular file's bytes: a host file (read to its current size), or a lower file's bytes in its layer tar. */
-  data?: { host: string } | { lower: Node };
+  data?: { host: Buffer } | { lower: Node };
   /** Files with the same key are one inode: the first is written, the others as links to it. */
   linkKey?: string;
 }
@@ -71,7 +71,7 @@ const changed = (name: string, why: string, cause?: unknown) =>
   new ImgError('FAILED_PRECONDITION', `/${name}: ${why}`, { cause, hint: 'stop what writes to the container, then retry' });
 
 /** Header and bytes of a host file, its size taken from the open descriptor. */
-function* hostFile(item: TarItem, file: string): Generator<Buffer> {
+function* hostFile(item: TarItem, file: Buffer): Generator<Buffer> {
   let fd: number;
   try {
     fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW);

@@ -1,23 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ImgError } from '../store/errors.js';
-import { canonicalDir, detachMount, findMount, probeMount } from './mountinfo.js';
+import { canonicalDir, detachMount, probeMount } from './mountinfo.js';
 import type { FuseMountOpts } from './mount-options.js';
-import { DEFAULT_RUN_DIR, isServerFor, readRecord, removeRecord, stateFiles, writeRecord, type MountRecord } from './mount-state.js';
+import { DEFAULT_RUN_DIR, isServerFor, readRecord, removeRecord, stateFiles, writeRecord, type MountRecord, type MountSpec } from './mount-state.js';
 import { spawnMountd, type NativeSpec } from './native-server.js';
-import type { ServerConfig } from './server.js';
-import type { MountSpec } from './view-kinds.js';
 
 export interface MountProcessOpts {
   /** Where records and logs live (default $LAMINA_RUN_DIR or /run/lamina). */
   runDir?: string;
   /** How long to wait for the mount to answer, or for the server to exit (default 15 s). */
   timeoutMs?: number;
-  /** The compiled server entry (default: serve-mount.js beside this module). */
-  serverEntry?: string;
   /**
    * Start the server as a child of this process (not detached, log appended) and hand it over
    * at once, so a supervisor sees it exit; without it the server is detached and outlives the caller.
@@ -27,10 +21,8 @@ export interface MountProcessOpts {
 
 const POLL_MS = 25;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const defaultEntry = () => fileURLToPath(new URL('./serve-mount.js', import.meta.url));
-
 /**
- * Starts a detached server process that mounts `spec` on `dir` and outlives the caller.
+ * Starts a lamina-mountd that mounts `spec` on `dir` and (unless `onChild`) outlives the caller.
  * Resolves once the mount answers; a dead mount left on `dir` is lazily unmounted first.
  */
 export async function startMountServer(dir: string, spec: MountSpec, fuse: FuseMountOpts = {},
@@ -39,24 +31,16 @@ export async function startMountServer(dir: string, spec: MountSpec, fuse: FuseM
   const runDir = opts.runDir ?? DEFAULT_RUN_DIR;
   await prepareDir(target, runDir);
   const native = nativeSpec(spec);
-  if (native) return startNative(target, runDir, spec, native, fuse, opts);
-  const entry = opts.serverEntry ?? defaultEntry();
-  if (!existsSync(entry)) throw new ImgError('FAILED_PRECONDITION', `mount server ${entry} not found`, { hint: 'run `npm run build` first' });
-  const { log } = stateFiles(runDir, target);
-  const pid = await spawnServer(entry, target, { runDir, spec, fuse }, log, opts.onChild);
-  try {
-    return await waitForMount(target, runDir, pid, opts.timeoutMs ?? 15_000);
-  } catch (err) {
-    await stopServer(pid, target, 2000);
-    await cleanupDeadMount(target, { runDir });
-    throw err;
-  }
+  if (!native) throw new ImgError('INVALID_ARGUMENT', `mount spec of kind ${JSON.stringify(spec.kind)} names no view file`);
+  return startNative(target, runDir, spec, native, fuse, opts);
 }
 
-/** What the native server needs, when `spec` is one it serves (an image with its view file). */
+/** What the native server needs, when `spec` is one it serves (an image, or a container, with its view file). */
 function nativeSpec(spec: MountSpec): NativeSpec | undefined {
-  if (spec.kind !== 'image' || typeof spec.view !== 'string' || typeof spec.root !== 'string') return undefined;
-  return { view: spec.view, store: spec.root };
+  if (typeof spec.view !== 'string' || typeof spec.root !== 'string') return undefined;
+  if (spec.kind === 'image') return { view: spec.view, store: spec.root };
+  if (spec.kind !== 'container' || typeof spec.upper !== 'string' || typeof spec.work !== 'string') return undefined;
+  return { view: spec.view, store: spec.root, upper: spec.upper, work: spec.work };
 }
 
 async function startNative(target: string, runDir: string, spec: MountSpec, native: NativeSpec, fuse: FuseMountOpts,
@@ -131,48 +115,6 @@ async function prepareDir(target: string, runDir: string): Promise<void> {
   if (rec) await removeRecord(runDir, target);
   const st = await stat(target).catch(() => undefined);
   if (!st?.isDirectory()) throw new ImgError('INVALID_ARGUMENT', `mountpoint ${target} is not a directory`);
-}
-
-async function spawnServer(entry: string, target: string, cfg: ServerConfig, log: string,
-  onChild?: (child: ChildProcess) => void): Promise<number> {
-  await mkdir(path.dirname(log), { recursive: true });
-  const fh = await open(log, onChild ? 'a' : 'w'); // a supervised mount keeps the log of its earlier workers
-  try {
-    const child = spawn(process.execPath, [entry, target, JSON.stringify(cfg)], {
-      detached: !onChild, // own session: the server outlives the command and its terminal
-      stdio: ['ignore', fh.fd, fh.fd],
-      env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' },
-    });
-    if (onChild) onChild(child);
-    else child.unref();
-    if (child.pid === undefined) throw new ImgError('INTERNAL', `starting ${process.execPath} ${entry} failed`);
-    return child.pid;
-  } finally {
-    await fh.close();
-  }
-}
-
-async function waitForMount(target: string, runDir: string, pid: number, timeoutMs: number): Promise<MountRecord> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!(await isServerFor(pid, target))) throw await serverFailed(target, runDir, `mount server ${pid} exited`);
-    const rec = await readRecord(runDir, target);
-    if (rec?.pid === pid && (await findMount(target))?.fstype === 'fuse.lamina' && (await answers(target))) return rec;
-    await sleep(POLL_MS);
-  }
-  throw await serverFailed(target, runDir, `mount server ${pid} did not answer within ${timeoutMs} ms`);
-}
-
-/** The mount answers when its root has a device of its own. */
-async function answers(target: string): Promise<boolean> {
-  const [mnt, parent] = await Promise.all([stat(target), stat(path.dirname(target))]);
-  return mnt.dev !== parent.dev;
-}
-
-async function serverFailed(target: string, runDir: string, what: string): Promise<ImgError> {
-  const log = stateFiles(runDir, target).log;
-  const stderr = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-20).join('\n');
-  return new ImgError('UNAVAILABLE', `mounting ${target}: ${what}${stderr ? `; server log:\n${stderr}` : ''}`, { hint: `full log: ${log}` });
 }
 
 /** SIGTERM to a verified server PID, SIGKILL if it outlives the timeout. */

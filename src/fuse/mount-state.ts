@@ -2,9 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FuseMountOpts } from './mount-options.js';
-import type { MountSpec } from './view-kinds.js';
 
-/** What a mount server records about itself while it serves `dir`. */
+/** What a mount serves: `kind` says what it is ('image' or 'container'), the rest is kind-specific. */
+export interface MountSpec {
+  kind: string;
+  [key: string]: unknown;
+}
+
+/** What lamina records about a mount server while it serves `dir`. */
 export interface MountRecord {
   dir: string;
   pid: number;
@@ -48,14 +53,13 @@ export async function removeRecord(runDir: string, dir: string, pid?: number): P
   await rm(stateFiles(runDir, dir).record, { force: true });
 }
 
-/** Whether `pid` is a live (not zombie) lamina mount server for `dir`. */
+/** Whether `pid` is a live (not zombie) lamina-mountd serving `dir`. */
 export async function isServerFor(pid: number, dir: string): Promise<boolean> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    const server = argv.some((a) => /serve-mount\.[jt]s$/.test(a)) || /(^|\/)lamina-mountd$/.test(argv[0] ?? '');
-    return server && argv.includes(dir);
+    return /(^|\/)lamina-mountd$/.test(argv[0] ?? '') && argv.includes(dir);
   } catch {
     return false;
   }

@@ -1,41 +1,10 @@
 import { ImgError } from '../store/errors.js';
 import { shortId } from '../store/digest.js';
 import { formatReference, normalizeReference, parseReference, repoName } from './reference.js';
-import type { ImageRecord } from '../store/index-db.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import { resolveImage } from './resolve.js';
 import { containers } from '../container/containers.js';
-
-export interface ImageRow {
-  image: ImageRecord;
-  repository: string;
-  tag: string;
-  digest?: string;
-}
-
-function splitTag(name: string): { repository: string; tag: string } {
-  const r = parseReference(name);
-  return { repository: formatReference({ registry: r.registry, repository: r.repository }, { familiar: true }), tag: r.tag ?? '<none>' };
-}
-
-/** One row per tag (docker's `images`), untagged images as `<none>`; filtered by REPO[:TAG]. */
-export function listImages(store: Store, filter?: string): ImageRow[] {
-  const want = filter ? parseReference(filter) : undefined;
-  const rows: ImageRow[] = [];
-  for (const image of store.index.images()) {
-    const digests = store.index.repoDigestsOf(image.id);
-    const digestOf = (repo: string) => digests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1];
-    const tags = store.index.tagsOf(image.id);
-    for (const t of tags) {
-      const r = parseReference(t);
-      if (want && (repoName(want) !== repoName(r) || (want.tag && want.tag !== r.tag))) continue;
-      rows.push({ image, ...splitTag(t), digest: digestOf(repoName(r)) });
-    }
-    if (tags.length === 0 && !want) rows.push({ image, repository: '<none>', tag: '<none>', digest: digests[0]?.split('@')[1] });
-  }
-  return rows;
-}
 
 /** Point DST at the image SRC names. */
 export function tagImage(store: Store, src: string, dst: string): Digest {
@@ -49,6 +18,8 @@ export function tagImage(store: Store, src: string, dst: string): Digest {
 export interface RemoveResult {
   untagged: string[];
   deleted: Digest[];
+  /** Bytes of the blobs deleted. */
+  bytes: number;
 }
 
 /** Forget an image entirely; unused layers and blobs go with it. */
@@ -59,15 +30,17 @@ async function deleteImage(store: Store, id: Digest, out: RemoveResult): Promise
     return store.index.deleteUnusedLayers();
   });
   const stillUsed = store.index.referencedBlobs();
-  for (const d of [id, img.manifestDigest, ...removed.diffIds, ...removed.blobs]) {
-    if (!stillUsed.has(d)) await store.blobs.delete(d);
+  for (const d of new Set([id, img.manifestDigest, ...removed.diffIds, ...removed.blobs])) {
+    if (stillUsed.has(d)) continue;
+    out.bytes += await store.blobs.size(d).catch(() => 0);
+    await store.blobs.delete(d);
   }
   out.deleted.push(id, ...removed.diffIds);
 }
 
 /** docker rmi: untag a name, delete the image when its last name goes or when named by ID. */
 export async function removeImage(store: Store, name: string, force: boolean): Promise<RemoveResult> {
-  const out: RemoveResult = { untagged: [], deleted: [] };
+  const out: RemoveResult = { untagged: [], deleted: [], bytes: 0 };
   const { id, name: byName } = resolveImage(store, name);
   const familiar = (n: string) => formatReference(parseReference(n), { familiar: true });
   const user = containers(store).ofImage(id)[0];
@@ -95,11 +68,22 @@ export async function removeImage(store: Store, name: string, force: boolean): P
   return out;
 }
 
-/** docker image prune: remove every image without a tag. */
-export async function pruneImages(store: Store): Promise<RemoveResult> {
-  const out: RemoveResult = { untagged: [], deleted: [] };
+/**
+ * docker image prune: remove dangling images (no tag and no digest names
+ * them), or with `all` every image no container uses.
+ */
+export async function pruneImages(store: Store, opts: { all?: boolean } = {}): Promise<RemoveResult> {
+  const out: RemoveResult = { untagged: [], deleted: [], bytes: 0 };
   for (const img of store.index.images()) {
-    if (store.index.tagsOf(img.id).length === 0 && containers(store).ofImage(img.id).length === 0) await deleteImage(store, img.id, out);
+    if (containers(store).ofImage(img.id).length > 0) continue;
+    const names = [...store.index.tagsOf(img.id), ...store.index.repoDigestsOf(img.id)];
+    if (names.length > 0 && !opts.all) continue;
+    store.index.transaction(() => {
+      for (const t of store.index.tagsOf(img.id)) store.index.untag(t);
+      for (const d of store.index.repoDigestsOf(img.id)) store.index.removeRepoDigest(d);
+    });
+    out.untagged.push(...names.map((n) => formatReference(parseReference(n), { familiar: true })));
+    await deleteImage(store, img.id, out);
   }
   return out;
 }

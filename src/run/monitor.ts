@@ -169,7 +169,8 @@ class Monitor {
     if (at) return (this.rootfs = at);
     const dir = path.join(path.dirname(this.c.upperDir), 'merged');
     await mkdir(dir, { recursive: true });
-    await mountContainer(this.store, this.c, dir);
+    // only the container reaches this mount (the store root is 0700): setuid binaries and devices work in it
+    await mountContainer(this.store, this.c, dir, { suid: true });
     this.ownsMount = true;
     return (this.rootfs = dir);
   }

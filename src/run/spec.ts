@@ -5,7 +5,7 @@ import type { ContainerConfig } from '../image/oci.js';
 import { DEFAULT_HOST_CONFIG, type NetworkMode, type RunSpec } from '../container/run-spec.js';
 import { ImgError } from '../store/errors.js';
 import { runProcess, type RunFlags } from './config.js';
-import { parsePort } from './ports.js';
+import { parsePort } from '../container/ports.js';
 import { parseRestart } from './restart.js';
 import type { Volume } from './sandbox.js';
 import { capabilityName, parseSecurityOpts } from './security.js';

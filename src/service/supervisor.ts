@@ -117,7 +117,7 @@ export class Supervisor implements WorkerHost {
 
   target(intent: MountIntent): MountTarget {
     if (!intent.containerId) return imageMount(this.store, intent.imageId);
-    return containerMount(this.store, findContainer(this.store, intent.containerId), intent.readOnly);
+    return containerMount(this.store, findContainer(this.store, intent.containerId), { readOnly: intent.readOnly });
   }
 
   wanted(intent: MountIntent): boolean {

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { cleanupDeadMount, startMountServer, unmount } from '../fuse/mount-process.js';
 import type { FuseMountOpts } from '../fuse/mount-options.js';
 import { isServerFor } from '../fuse/mount-state.js';
-import type { MountSpec } from '../fuse/view-kinds.js';
+import type { MountSpec } from '../fuse/mount-state.js';
 import { isNotFound, messageOf } from '../store/errors.js';
 import { logEvent } from './log.js';
 import type { MountIntent } from './mount-index.js';

@@ -18,7 +18,7 @@ interface Child {
   ino: number;
 }
 
-/** One inode being laid out: the entry that defines it and, for directories, its sorted children. */
+/** One inode being laid out: the entry that defines it, the directory that names it, and for directories its sorted children. */
 interface Slot {
   m: MergedEntry;
   parent: number;
@@ -81,9 +81,7 @@ function linkChildren(tree: MergedTree, slots: Slot[], inoOf: Map<string, number
     }).sort((a, b) => compareNames(a.name, b.name));
   }
   slots[0]!.parent = 1;
-  for (const s of slots) {
-    if (s.m.entry.type === 'dir' && s.m.path !== '') s.parent = inoOf.get(parentPath(s.m.path))!;
-  }
+  for (const s of slots) if (s.m.path !== '') s.parent = inoOf.get(parentPath(s.m.path))!;
 }
 
 function encodeXattrs(pool: Pool, e: LayerEntry): { off: number; len: number } {
@@ -117,7 +115,7 @@ function writeInode(buf: Buffer, at: number, s: Slot, data: bigint, link: number
   buf.writeUInt32LE(e.mtimeNsec, at + I.mtimeNsec);
   buf.writeUInt32LE(s.m.layer < 0 ? NO_LAYER : s.m.layer, at + I.layer);
   buf.writeBigUInt64LE(data, at + I.data);
-  buf.writeBigUInt64LE(BigInt(type === 'dir' ? s.parent : link), at + I.parent);
+  buf.writeBigUInt64LE(BigInt(type !== 'dir' && s.m.nlink > 1 ? link : s.parent), at + I.parent);
   buf.writeBigUInt64LE(BigInt(x.off), at + I.xattrOff);
   buf.writeUInt32LE(x.len, at + I.xattrLen);
 }

@@ -180,6 +180,7 @@ export class ViewFile implements MergedView {
     if (d.xattrLen > 0) this.checkXattrs(ino, d);
     if (type === 'dir') return this.checkDir(ino, d);
     if (d.nlink > 1) this.checkLinks(ino, d);
+    else if (d.parent < 1 || d.parent > this.inodeCount || typeOfMode(this.inode(d.parent).mode) !== 'dir') bad(`inode ${ino} has parent ${d.parent}`);
     if (type === 'symlink' && this.name(Number(d.data), d.size).includes(0)) bad(`inode ${ino} symlink target holds NUL`);
     if (type === 'file') {
       if (d.layer === NO_LAYER || d.layer >= this.layers.length) bad(`inode ${ino} names layer ${d.layer}`);

@@ -99,7 +99,7 @@ function start(cmd: string, args: string[]): Child {
 async function stopChildren(): Promise<void> {
   for (const c of [...children]) {
     const all = await processes();
-    const pids = c.pid ? [c.pid, ...descendants(all, c.pid).filter((p) => !p.cmd.includes('serve-mount')).map((p) => p.pid)] : [];
+    const pids = c.pid ? [c.pid, ...descendants(all, c.pid).filter((p) => !p.cmd.includes('lamina-mountd')).map((p) => p.pid)] : [];
     for (const pid of pids) if (await pidAlive(pid)) process.kill(pid, 'SIGKILL');
     await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once('close', r)));
     children.delete(c);
@@ -407,11 +407,13 @@ describe.runIf(canMount && tools.every(Boolean))('lamina run', () => {
       const c = start(process.execPath, [BIN, '--root', root, 'run', '--name', 'killed', IMG, 'sh', '-c', 'echo ready; exec sleep 37']);
       await c.waitOut(/^ready$/m);
       const id = await idOf('killed');
-      const all = await processes();
-      const monitor = all.find((p) => p.cmd.startsWith(`lamina-monitor ${id}`));
+      const monitor = (await processes()).find((p) => p.cmd.startsWith(`lamina-monitor ${id}`));
       expect(monitor).toBeDefined();
-      const tree = descendants(all, monitor!.pid);
-      const server = tree.find((p) => p.cmd.includes('serve-mount') || p.cmd.includes('lamina-mountd'));
+      const tree = await waitFor(async () => {
+        const t = descendants(await processes(), monitor!.pid);
+        return t.some((p) => p.cmd === 'sleep 37') && t;
+      }, { what: 'sleep 37 to run' });
+      const server = tree.find((p) => p.cmd.includes('lamina-mountd'));
       const sandbox = tree.filter((p) => p !== server);
       expect(sandbox.map((p) => p.cmd)).toEqual(expect.arrayContaining(['sleep 37']));
       const killedAt = Date.now();

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MemoryView, type MemoryEntryJson, type MemoryTreeJson } from '../../src/fuse/memory-view.js';
+import { MemoryView, type MemoryEntryJson, type MemoryTreeJson } from './memory-view-impl.js';
 import type { Node, NodeType } from '../../src/union/view.js';
 
 /** One declared entry; parents are created as 0755 root directories when not declared. */

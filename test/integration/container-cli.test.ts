@@ -38,7 +38,7 @@ describe.runIf(canMount)('container commands', () => {
     const dup = await f.cli(['create', '--name', 'web', f.ref]);
     expect(dup.code).toBe(125); // docker create fails with 125 too
     expect(dup.stderr).toMatch(/The container name "\/web" is already in use/);
-    expect(await f.cliOk(['ps'])).toBe('CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES\n');
+    expect(await f.cliOk(['ps'])).toBe('CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n');
     const all = await f.cliOk(['ps', '-a']);
     expect(all).toMatch(new RegExp(`^${id.slice(0, 12)} +lamina.test/container:1 +.* ago +Created +web$`, 'm'));
     const rows = (await f.cliOk(['ps', '-a', '--format', 'json'])).trim().split('\n').map((l) => JSON.parse(l));

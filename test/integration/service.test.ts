@@ -60,13 +60,13 @@ describe.runIf(canMount)('lamina serve', () => {
   };
   const workerOf = async (d: string) => (await mounts()).find((m) => m.dir === at(d))!.pid!;
 
-  /** Worker processes (serve-mount.js) serving anything under this test's work dir. */
+  /** Worker processes (lamina-mountd) serving anything under this test's work dir. */
   async function strayWorkers(): Promise<number[]> {
     const out: number[] = [];
     for (const p of await readdir('/proc')) {
       if (!/^\d+$/.test(p)) continue;
       const argv = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
-      if (argv.includes('serve-mount.js') && argv.includes(f.work) && (await pidAlive(Number(p)))) out.push(Number(p));
+      if (argv.includes('lamina-mountd') && argv.includes(f.work) && (await pidAlive(Number(p)))) out.push(Number(p));
     }
     return out;
   }

@@ -1,7 +1,7 @@
 // The changeset a writable layer becomes (commit): which members, in which order, from
 // where; without a host dir: the lower side is a MemoryView, the upper side a table.
 import { describe, expect, it } from 'vitest';
-import { MemoryView } from '../../src/fuse/memory-view.js';
+import { MemoryView } from '../helpers/memory-view-impl.js';
 import { UnionResolver, UPPER_INO_BASE, type UpperEntry, type UpperSource } from '../../src/union/container.js';
 import { memberName, planChangeset, type ChangeItem } from '../../src/container/upper/changeset.js';
 import type { Node, NodeType } from '../../src/union/view.js';

@@ -2,7 +2,7 @@
 // the lower side is a MemoryView, the upper side a map of UpperEntry values.
 import { describe, expect, it } from 'vitest';
 import { FsError } from '../../src/union/errno.js';
-import { MemoryView } from '../../src/fuse/memory-view.js';
+import { MemoryView } from '../helpers/memory-view-impl.js';
 import {
   childOf, missingUpperParents, planCopyUp, planCreate, planRemove, planRename, UnionResolver, UPPER_INO_BASE,
   type UpperEntry, type UpperSource,

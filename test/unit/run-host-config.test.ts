@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { detachFilter } from '../../src/run/attach.js';
 import { LogWriter, readLog, readLogFrom } from '../../src/run/logs.js';
 import { FRAME, FrameReader, frame } from '../../src/run/monitor-protocol.js';
-import { displayPorts, parsePort } from '../../src/run/ports.js';
+import { displayPorts, parsePort } from '../../src/container/ports.js';
 import { parseRestart, restartDelay, shouldRestart } from '../../src/run/restart.js';
 import { capsMask, effectiveCaps, parseSecurityOpts, seccompDenyList } from '../../src/run/security.js';
 import { buildRunSpec } from '../../src/run/spec.js';
 import { resolveUser } from '../../src/run/user.js';
-import { ellipsis, statusText } from '../../src/cli/container-rows.js';
+import { ellipsis } from '../../src/cli/format.js';
+import { statusText } from '../../src/container/container-status.js';
 import type { ContainerRecord } from '../../src/container/container-index.js';
 
 describe('-p', () => {

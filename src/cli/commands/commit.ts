@@ -7,7 +7,7 @@ import { commitImage } from '../../image/commit.js';
 import { findContainer, type ContainerRecord } from '../../container/containers.js';
 import { writeTar } from '../../image/export.js';
 import type { Store } from '../../store/store.js';
-import type { Register } from './images.js';
+import type { Register } from '../register.js';
 
 const collect = (v: string, all: string[]) => [...all, v];
 
@@ -17,8 +17,8 @@ async function settle(store: Store, c: ContainerRecord): Promise<void> {
   if (at) await flushMount(at);
 }
 
-export const registerCommitCommands: Register = (program: Command, action) => {
-  program.command('commit').description("Create a new image from a container's changes")
+export const registerCommitCommands: Register = (_program: Command, action, define) => {
+  define(['commit', 'container commit'], (cmd) => cmd.description("Create a new image from a container's changes")
     .argument('<container>').argument('[reference]', 'tag the new image REPOSITORY[:TAG]')
     .option('-m, --message <message>', 'commit message')
     .option('-a, --author <author>', 'author (e.g. "John Hannibal Smith <hannibal@a-team.com>")')
@@ -31,9 +31,9 @@ export const registerCommitCommands: Register = (program: Command, action) => {
       const r = await commitImage(store, { parent: c.imageId, layer, message: o.message, author: o.author, changes: o.change, ref,
         what: `commit of container ${c.id.slice(0, 12)}` });
       return r.id;
-    }));
+    })));
 
-  program.command('export').description("Export a container's filesystem as a tar archive (streamed to STDOUT by default)")
+  define(['export', 'container export'], (cmd) => cmd.description("Export a container's filesystem as a tar archive (streamed to STDOUT by default)")
     .argument('<container>')
     .option('-o, --output <file>', 'write to FILE instead of STDOUT')
     .action(action(async (ctx, name: string, o: { output?: string }) => {
@@ -46,5 +46,5 @@ export const registerCommitCommands: Register = (program: Command, action) => {
       await settle(store, c);
       await writeTar(containerExportTar(imageView(store, c.imageId), c.upperDir, c.workDir), out);
       return undefined;
-    }));
+    })));
 };

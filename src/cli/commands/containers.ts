@@ -1,46 +1,98 @@
 import type { Command } from 'commander';
 import { containerDiff } from '../../container/upper/diff.js';
+import { CONTAINER_FILTERS, containerBytes, filterContainers, summarizeContainer, type ContainerSummary } from '../../container/container-list.js';
+import { parseFilters } from '../../image/filters.js';
 import { imageView } from '../../image/image-view.js';
+import { resolveImage } from '../../image/resolve.js';
 import { ImgError } from '../../store/errors.js';
-import { containers, findContainer, removeContainer } from '../../container/containers.js';
-import { isRunning, refreshState, removeStopped } from '../../run/lifecycle.js';
-import { specOf } from '../../run/spec-of.js';
-import { containerRow, type ContainerRow } from '../container-rows.js';
+import type { Store } from '../../store/store.js';
+import { containers, findContainer, removeContainer, type ContainerRecord } from '../../container/containers.js';
+import { refreshState, removeStopped } from '../../run/lifecycle.js';
 import { serviceFor } from '../../service/client.js';
 import { mountOf, serviceMounts, unmountVia } from '../../service/route.js';
-import { table } from '../format.js';
-import type { Register } from './images.js';
+import type { Context } from '../context.js';
+import { humanSize } from '../format.js';
+import { CONTAINERS, containerFormat, containerRows } from '../format-containers.js';
+import { parseFormat, renderRows } from '../format-write.js';
+import { confirm } from '../prompt.js';
+import { collect, type Register } from '../register.js';
 
-export const registerContainerCommands: Register = (program: Command, action) => {
-  program.command('ps').description('List containers (running or mounted ones unless -a)')
+export interface Listed { record: ContainerRecord; summary: ContainerSummary }
+
+/** Every container with its summary (state from the service's or a direct mount). */
+export async function listContainers(ctx: Context, socket: string | undefined): Promise<Listed[]> {
+  const store = await ctx.store();
+  const kept = await serviceMounts(await serviceFor(socket, ctx.root));
+  const out: Listed[] = [];
+  for (const listed of containers(store).list()) {
+    const record = await refreshState(store, listed); // a container whose monitor died shows as exited
+    out.push({ record, summary: await summarizeContainer(store, record, await mountOf(store, record, kept)) });
+  }
+  return out;
+}
+
+/** ancestor=REF: the container's image is REF's image or built on top of it (its layers start with REF's). */
+function isAncestor(store: Store) {
+  return (ref: string, imageId: string): boolean => {
+    const base = resolveImage(store, ref).id;
+    if (base === imageId) return true;
+    const want = store.index.imageLayers(base).map((l) => l.diffId);
+    const have = store.index.imageLayers(imageId as `sha256:${string}`).map((l) => l.diffId);
+    return want.length > 0 && want.length <= have.length && want.every((d, i) => have[i] === d);
+  };
+}
+
+/** docker container prune: remove every container that is not running; returns removed IDs and bytes. */
+export async function pruneContainers(ctx: Context, socket: string | undefined): Promise<{ ids: string[]; bytes: number }> {
+  const store = await ctx.store();
+  const out = { ids: [] as string[], bytes: 0 };
+  for (const { record, summary } of await listContainers(ctx, socket)) {
+    if (summary.state === 'running' || summary.state === 'restarting') continue;
+    out.bytes += await containerBytes(record);
+    await removeContainer(store, record);
+    out.ids.push(record.id);
+  }
+  return out;
+}
+
+export const containerPruneReport = (r: { ids: string[] }) => (r.ids.length ? ['Deleted Containers:', ...r.ids, ''] : []);
+
+export const registerContainerCommands: Register = (program: Command, action, define) => {
+  const socket = () => program.opts().socket as string | undefined;
+
+  define(['ps', 'container ls|list|ps'], (c) => c.description('List containers (running ones unless -a; a mounted container counts as running)')
     .option('-a, --all', 'show all containers')
     .option('-q, --quiet', 'only display container IDs')
+    .option('-s, --size', 'display total file sizes')
     .option('--no-trunc', "don't truncate output")
-    .option('--format <format>', "'json' for one JSON object per line")
-    .action(action(async (ctx, o: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string }) => {
+    .option('-f, --filter <key=value>', `filter output (${CONTAINER_FILTERS.join(', ')}); repeatable`, collect, [])
+    .option('--format <format>', "'table', 'table TEMPLATE', 'json' or a Go TEMPLATE")
+    .action(action(async (ctx, o: { all?: boolean; quiet?: boolean; size?: boolean; trunc: boolean; filter: string[]; format?: string }) => {
+      const format = containerFormat(o);
+      parseFormat(format);
+      const filters = parseFilters(o.filter, CONTAINER_FILTERS);
       const store = await ctx.store();
-      const kept = await serviceMounts(await serviceFor(program.opts().socket, ctx.root));
-      const rows: ContainerRow[] = [];
-      for (const listed of containers(store).list()) {
-        const c = await refreshState(store, listed);
-        const m = await mountOf(store, c, kept);
-        if (o.all || m || isRunning(c)) rows.push(containerRow(c, await specOf(store, c), m?.dir, { trunc: o.trunc }));
+      let listed = await listContainers(ctx, socket());
+      if (o.size || format.includes('.Size')) {
+        for (const l of listed) {
+          l.summary.sizeRw = await containerBytes(l.record);
+          l.summary.sizeRootFs = l.summary.sizeRw + (store.index.image(l.record.imageId)?.size ?? 0);
+        }
       }
-      if (o.quiet) return rows.map((r) => r.ID).join('\n') || undefined;
-      if (o.format === 'json') return rows.map((r) => JSON.stringify(r)).join('\n') || undefined;
-      return table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-        rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names]));
-    }));
+      // docker: without -a only running containers; a status filter implies -a (exited= does not)
+      if (!o.all && !filters.has('status')) listed = listed.filter((l) => l.summary.state === 'running');
+      const shown = filterContainers(listed.map((l) => l.summary), filters, isAncestor(store));
+      return renderRows(format, containerRows(shown, { trunc: o.trunc }), CONTAINERS);
+    })));
 
-  program.command('rm').description('Remove one or more containers and their writable layers')
+  define(['rm', 'container rm|remove'], (c) => c.description('Remove one or more containers and their writable layers (each one reported)')
     .argument('<container...>')
     .option('-f, --force', 'kill a running container, unmount a mounted one, first')
     .action(action(async (ctx, names: string[], o: { force?: boolean }) => {
       const store = await ctx.store();
-      const svc = await serviceFor(program.opts().socket, ctx.root);
+      const svc = await serviceFor(socket(), ctx.root);
       const kept = await serviceMounts(svc);
-      const done: string[] = [];
-      for (const n of names) {
+      await ctx.each(names, async (n) => {
         const running = await refreshState(store, findContainer(store, n));
         if (running.run.monitorPid) await removeStopped(store, n, !!o.force);
         const c = containers(store).get(running.id);
@@ -51,19 +103,28 @@ export const registerContainerCommands: Register = (program: Command, action) =>
         }
         if (at) await unmountVia(svc, store, at);
         if (c) await removeContainer(store, c);
-        done.push(n);
-      }
-      return done.join('\n');
-    }));
+        ctx.say(n);
+      });
+      return undefined;
+    })));
 
-  program.command('diff').description("Inspect changes to files or directories on a container's filesystem")
+  define(['container prune'], (c) => c.description('Remove all stopped (unmounted) containers')
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(action(async (ctx, o: { force?: boolean }) => {
+      if (!o.force && !(await confirm('WARNING! This will remove all stopped containers.\nAre you sure you want to continue?'))) {
+        ctx.exitCode = 1;
+        return undefined;
+      }
+      const r = await pruneContainers(ctx, socket());
+      return [...containerPruneReport(r), `Total reclaimed space: ${humanSize(r.bytes, 4)}`].join('\n');
+    })));
+
+  define(['diff', 'container diff'], (c) => c.description("Inspect changes to files or directories on a container's filesystem")
     .argument('<container>')
     .action(action(async (ctx, name: string) => {
       const store = await ctx.store();
       const c = findContainer(store, name);
       const lower = imageView(store, c.imageId);
       return containerDiff(lower, c.upperDir, c.workDir).map((ch) => `${ch.kind} ${ch.path}`).join('\n') || undefined;
-    }));
+    })));
 };
-
-

@@ -1,26 +1,15 @@
-import type { Command } from 'commander';
 import { containerLogs, parseTail } from '../../run/container-logs.js';
 import { execInContainer } from '../../run/exec.js';
 import { killContainer, restartContainer, startContainer, stopContainer, waitContainer } from '../../run/lifecycle.js';
 import { startAttached } from '../../run/run.js';
-import { ImgError, messageOf } from '../../store/errors.js';
+import { ImgError } from '../../store/errors.js';
 import type { Context } from '../context.js';
-import type { Register } from './images.js';
+import { collect, type Register } from '../register.js';
 
-const collect = (v: string, acc: string[]) => [...acc, v];
-
-/** docker's multi-argument commands: every argument is tried, each failure reported; non-zero at the end. */
-async function eachName(ctx: Context, names: string[], fn: (name: string) => Promise<string>): Promise<string | undefined> {
-  const out: string[] = [];
-  for (const n of names) {
-    try {
-      out.push(await fn(n));
-    } catch (err) {
-      process.stderr.write(`error: ${messageOf(err)}\n`);
-      ctx.exitCode = 1;
-    }
-  }
-  return out.join('\n') || undefined;
+/** docker's multi-argument commands: each argument's line as it is done, each failure reported, non-zero at the end. */
+async function eachName(ctx: Context, names: string[], fn: (name: string) => Promise<string>): Promise<undefined> {
+  await ctx.each(names, async (n) => ctx.say(await fn(n)));
+  return undefined;
 }
 
 function seconds(s: string | undefined, fallback: number): number {
@@ -29,8 +18,8 @@ function seconds(s: string | undefined, fallback: number): number {
   return Number(s);
 }
 
-export const registerLifecycleCommands: Register = (program: Command, action) => {
-  program.command('start').description('Start one or more stopped containers')
+export const registerLifecycleCommands: Register = (_program, action, define) => {
+  define(['start', 'container start'], (c) => c.description('Start one or more stopped containers')
     .argument('<container...>')
     .option('-a, --attach', "attach this terminal's output and wait for the container to exit")
     .option('-i, --interactive', "attach this terminal's input")
@@ -42,42 +31,42 @@ export const registerLifecycleCommands: Register = (program: Command, action) =>
         return undefined;
       }
       return eachName(ctx, names, async (n) => (await startContainer(store, n), n));
-    }));
+    })));
 
-  program.command('stop').description('Stop one or more running containers (the stop signal, then SIGKILL after the timeout)')
+  define(['stop', 'container stop'], (c) => c.description('Stop one or more running containers (the stop signal, then SIGKILL after the timeout)')
     .argument('<container...>')
     .option('-t, --time <seconds>', 'seconds to wait before killing it (default 10)')
     .action(action(async (ctx, names: string[], o: { time?: string }) => {
       const store = await ctx.store();
       const t = seconds(o.time, 10);
       return eachName(ctx, names, async (n) => (await stopContainer(store, n, t), n));
-    }));
+    })));
 
-  program.command('restart').description('Restart one or more containers')
+  define(['restart', 'container restart'], (c) => c.description('Restart one or more containers')
     .argument('<container...>')
     .option('-t, --time <seconds>', 'seconds to wait for the stop before killing it (default 10)')
     .action(action(async (ctx, names: string[], o: { time?: string }) => {
       const store = await ctx.store();
       const t = seconds(o.time, 10);
       return eachName(ctx, names, async (n) => (await restartContainer(store, n, t), n));
-    }));
+    })));
 
-  program.command('kill').description('Send a signal (default SIGKILL) to one or more running containers')
+  define(['kill', 'container kill'], (c) => c.description('Send a signal (default SIGKILL) to one or more running containers')
     .argument('<container...>')
     .option('-s, --signal <signal>', 'signal name or number', 'KILL')
     .action(action(async (ctx, names: string[], o: { signal: string }) => {
       const store = await ctx.store();
       return eachName(ctx, names, async (n) => (await killContainer(store, n, o.signal), n));
-    }));
+    })));
 
-  program.command('wait').description('Block until one or more containers stop, then print their exit codes')
+  define(['wait', 'container wait'], (c) => c.description('Block until one or more containers stop, then print their exit codes')
     .argument('<container...>')
     .action(action(async (ctx, names: string[]) => {
       const store = await ctx.store();
       return eachName(ctx, names, async (n) => String(await waitContainer(store, n)));
-    }));
+    })));
 
-  program.command('exec').description('Run a command in a running container')
+  define(['exec', 'container exec'], (c) => c.description('Run a command in a running container')
     .argument('<container>').argument('<command...>')
     .option('-i, --interactive', 'keep stdin open')
     .option('-t, --tty', 'allocate a pseudo-terminal')
@@ -91,9 +80,9 @@ export const registerLifecycleCommands: Register = (program: Command, action) =>
         cmd, env: o.env, workdir: o.workdir, user: o.user, interactive: !!o.interactive, tty: !!o.tty, privileged: !!o.privileged,
       });
       return undefined;
-    }));
+    })));
 
-  program.command('logs').description('Fetch the output of a container')
+  define(['logs', 'container logs'], (c) => c.description('Fetch the output of a container')
     .argument('<container>')
     .option('-f, --follow', 'follow the output until the container stops')
     .option('-n, --tail <lines>', 'only the last N lines ("all" for every line)', 'all')
@@ -104,5 +93,5 @@ export const registerLifecycleCommands: Register = (program: Command, action) =>
         write: (stream, text) => (stream === 'stdout' ? process.stdout : process.stderr).write(text),
       });
       return undefined;
-    }));
+    })));
 };

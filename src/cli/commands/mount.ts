@@ -7,13 +7,20 @@ import { startMountServer } from '../../fuse/mount-process.js';
 import { imageMount, mountContainer } from '../../container/container-mounts.js';
 import { serviceFor } from '../../service/client.js';
 import { mountRequest, unmountVia } from '../../service/route.js';
-import type { Register } from './images.js';
+import { ImgError } from '../../store/errors.js';
+import type { Register } from '../register.js';
+
+/** An empty DIR ('' from an unset shell variable) would resolve to the current directory: refuse it. */
+function nonEmptyDir(dir: string, verb: string): void {
+  if (dir.trim() === '') throw new ImgError('INVALID_ARGUMENT', `${verb}: the directory argument is empty`);
+}
 
 export const registerMountCommands: Register = (program: Command, action) => {
   program.command('mount').description('Mount a container read-write, or an image (a new container, or --read-only the image itself)')
     .argument('<container-or-image>').argument('<dir>')
     .option('--read-only', 'mount the image itself, read-only')
     .action(action(async (ctx, name: string, dir: string, o: { readOnly?: boolean }) => {
+      nonEmptyDir(dir, 'mount');
       const store = await ctx.store();
       const svc = await serviceFor(program.opts().socket, ctx.root);
       if (svc) {
@@ -41,6 +48,7 @@ export const registerMountCommands: Register = (program: Command, action) => {
   program.command('umount').alias('unmount').description('Unmount a lamina mount and stop its server (the service forgets it)')
     .argument('<dir>')
     .action(action(async (ctx, dir: string) => {
+      nonEmptyDir(dir, 'umount');
       await unmountVia(await serviceFor(program.opts().socket, ctx.root), await ctx.store(), dir);
       return undefined;
     }));

@@ -7,7 +7,7 @@ import { pull } from '../../registry/pull.js';
 import { push } from '../../registry/push.js';
 import { listTags, search } from '../../registry/search.js';
 import { humanSize, table } from '../format.js';
-import type { Register } from './images.js';
+import type { Register } from '../register.js';
 
 type LayerEvent = { kind: 'start'; text: string } | { kind: 'layer'; id: string; status: string; current?: number; total?: number };
 
@@ -107,8 +107,8 @@ async function loginCredentials(o: LoginFlags): Promise<{ username: string; pass
   return { username, password: o.password ?? (await ask('Password: ', true)) };
 }
 
-export const registerRegistryCommands: Register = (program, action) => {
-  program.command('pull').description('Download an image from a registry')
+export const registerRegistryCommands: Register = (program, action, define) => {
+  define(['pull', 'image pull'], (cmd) => cmd.description('Download an image from a registry')
     .argument('<reference>', 'NAME[:TAG|@DIGEST]')
     .option('-q, --quiet', 'suppress verbose output')
     .option('--platform <platform>', 'os/arch[/variant] to pick from a multi-platform image')
@@ -124,9 +124,9 @@ export const registerRegistryCommands: Register = (program, action) => {
       if (o.quiet) return r.name;
       const status = r.upToDate ? `Image is up to date for ${r.familiar}` : `Downloaded newer image for ${r.familiar}`;
       return [`Digest: ${r.digest}`, `Status: ${status}`, r.name].join('\n');
-    }));
+    })));
 
-  program.command('push').description('Upload an image to a registry')
+  define(['push', 'image push'], (cmd) => cmd.description('Upload an image to a registry')
     .argument('<reference>', 'NAME[:TAG]')
     .option('-q, --quiet', 'suppress verbose output')
     .option('--max-concurrent-uploads <n>', 'blobs uploaded at once (env LAMINA_MAX_CONCURRENT_UPLOADS, default 5)')
@@ -138,7 +138,7 @@ export const registerRegistryCommands: Register = (program, action) => {
       });
       board?.finish();
       return o.quiet ? ref : `${r.tag}: digest: ${r.digest} size: ${r.size}`;
-    }));
+    })));
 
   program.command('login').description('Log in to a registry (credentials go to $DOCKER_CONFIG/config.json)')
     .argument('[server]', 'registry host[:port] (default docker.io)')

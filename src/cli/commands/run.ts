@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { createForRun, runContainer, runDetached, type RunOpts } from '../../run/run.js';
-import type { Register } from './images.js';
-
-const collect = (v: string, acc: string[]) => [...acc, v];
+import { collect, type Register } from '../register.js';
 
 /** Flags of docker create and docker run, as commander parses them. */
 interface ContainerFlags {
@@ -46,8 +44,8 @@ function runOpts(image: string, cmd: string[], o: ContainerFlags): RunOpts {
   };
 }
 
-export const registerRunCommands: Register = (program: Command, action) => {
-  containerOptions(program.command('run').description('Run a command in a new container'))
+export const registerRunCommands: Register = (_program, action, define) => {
+  define(['run', 'container run'], (c) => containerOptions(c.description('Run a command in a new container'))
     .option('-d, --detach', 'run in the background and print the container ID')
     .action(action(async (ctx, image: string, cmd: string[], o: ContainerFlags) => {
       ctx.errorExitCode = 125;
@@ -55,11 +53,11 @@ export const registerRunCommands: Register = (program: Command, action) => {
       if (o.detach) return (await runDetached(await ctx.store(), opts)).id;
       ctx.exitCode = await runContainer(await ctx.store(), opts);
       return undefined;
-    }));
+    })));
 
-  containerOptions(program.command('create').description('Create a new container (an image plus an empty writable layer)'))
+  define(['create', 'container create'], (c) => containerOptions(c.description('Create a new container (an image plus an empty writable layer)'))
     .action(action(async (ctx, image: string, cmd: string[], o: ContainerFlags) => {
       ctx.errorExitCode = 125;
       return (await createForRun(await ctx.store(), { ...runOpts(image, cmd, o), create: true })).id;
-    }));
+    })));
 };

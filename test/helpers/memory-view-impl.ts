@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { MergedView, Node } from '../union/view.js';
+import type { MergedView, Node } from '../../src/union/view.js';
 
 /** One node of a MemoryView as stored in JSON; xattr values are base64. */
 export interface MemoryEntryJson {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { PortBinding } from '../container/run-spec.js';
+import type { PortBinding } from './run-spec.js';
 import { ImgError } from '../store/errors.js';
 
 const bad = (spec: string, why: string) => new ImgError('INVALID_ARGUMENT', `invalid port "${spec}": ${why}`);

@@ -1,0 +1,70 @@
+/* The inodes of a writable mount. A node is one object of the merged view as the kernel knows it
+ * (FUSE node id = its address). It is found by its upper identity (device, inode of the upper
+ * entry) or, while it has none, by its lower identity (the view inode it shows). */
+#ifndef LAMINA_NODE_H
+#define LAMINA_NODE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct node {
+	/* Kernel lookups and internal references (children naming it as parent); table lock. */
+	uint64_t nlookup;
+	uint32_t refs;
+	/* Keys in the node table; set once they are known, under the table lock. */
+	uint64_t lower_key;
+	dev_t up_dev;
+	ino_t up_ino;
+	/* What the node is; everything below is protected by `lock`. */
+	pthread_mutex_t lock;
+	mode_t type;
+	/* The upper entry: a directory fd for directories, an O_PATH fd otherwise; -1 while lower only. */
+	int upper_fd;
+	/* An O_RDONLY fd on the upper data, opened when a reader needs it after a copy-up; -1 if none. */
+	int data_fd;
+	/* Directories: the view directory merged below (0: none, or opaque). */
+	uint64_t lower_dir;
+	/* Non-directories: the view inode holding the data while the node is lower only or metacopy. */
+	uint64_t lower_data;
+	/* Lower-only files with several names: how many of them the merged view still shows. */
+	uint32_t lower_nlink;
+	unsigned metacopy : 1;
+	/* The inode number reported: the lower inode it came from, or 2^40 + the upper host inode. */
+	uint64_t st_ino;
+	/* Where the node was last seen: directories have exactly one parent; files the last one. */
+	struct node *parent;
+	char *name;
+	/* Hash chains of the node table. */
+	struct node *next_lower, *next_upper;
+};
+
+struct node_table;
+
+struct node_table *node_table_new(void);
+void node_table_free(struct node_table *t);
+
+/* The node with upper identity (dev, ino), or else with lower identity `lower_key` (0: none), with
+ * one more kernel lookup counted; NULL when neither is known. */
+struct node *node_find(struct node_table *t, dev_t dev, ino_t ino, uint64_t lower_key);
+/* Registers a new node (one lookup counted) under the keys it has, unless a node with one of
+ * them exists: then that one is counted and returned, and `n` is the caller's to free. */
+struct node *node_insert(struct node_table *t, struct node *n);
+/* Frees a node that was never inserted. */
+void node_free(struct node *n);
+/* Adds the upper identity of a node that just got an upper entry. */
+void node_set_upper_key(struct node_table *t, struct node *n, dev_t dev, ino_t ino);
+/* Drops `nlookup` kernel lookups; frees the node when nothing refers to it any more. */
+void node_forget(struct node_table *t, struct node *n, uint64_t nlookup);
+/* Points `n` at a new parent and name (after a rename, or another hard link's lookup); no-op when unchanged. */
+int node_move(struct node_table *t, struct node *n, struct node *parent, const char *name);
+/* Takes or drops an internal reference that keeps a node alive without a kernel lookup. */
+void node_hold(struct node_table *t, struct node *n);
+void node_release(struct node_table *t, struct node *n);
+
+/* The node's parent (held: release it with node_release) and a copy of its name; ENOENT for the root. */
+int node_location(struct node_table *t, struct node *n, struct node **parent, char name[256]);
+
+struct node *node_alloc(mode_t type, struct node *parent, const char *name);
+
+#endif

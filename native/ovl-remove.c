@@ -1,0 +1,99 @@
+/* unlink and rmdir in a writable mount. An upper entry goes; where a lower entry sits at the same
+ * position, a whiteout takes its place in the same rename (RENAME_WHITEOUT), so the lower entry
+ * never shows through, not even for a moment. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "overlay.h"
+
+/* Moves upper entry `name` out of `dirfd` into the work dir under `tmp`, leaving a whiteout when
+ * `whiteout`; the caller removes `tmp`. */
+static int move_out(struct server *s, int dirfd, const char *name, int whiteout, char tmp[64])
+{
+	temp_name(tmp);
+	if (!renameat2(dirfd, name, s->work_fd, tmp, whiteout ? RENAME_WHITEOUT : 0))
+		return 0;
+	if (errno != EINVAL || !whiteout)
+		return errno;
+	/* a filesystem without RENAME_WHITEOUT: the same in two steps */
+	if (renameat(dirfd, name, s->work_fd, tmp))
+		return errno;
+	return make_whiteout(dirfd, name);
+}
+
+/* Hides lower entry `name` with a whiteout in the (copied-up) parent. */
+static int whiteout_lower(struct server *s, struct node *parent, const char *name)
+{
+	struct cursor c;
+	int err = dir_cursor(s, parent, 1, &c);
+	return err ? err : make_whiteout(c.up_fd, name);
+}
+
+static int do_unlink(struct server *s, struct node *parent, const char *name)
+{
+	struct cursor c;
+	struct entry e;
+	char tmp[64];
+	int err = resolve_in(s, parent, name, 0, &c, &e);
+	if (!err && !e.exists)
+		err = ENOENT;
+	else if (!err && S_ISDIR(e.type))
+		err = EISDIR;
+	else if (!err && e.up_fd < 0)
+		err = whiteout_lower(s, parent, name);
+	else if (!err && !e.here)
+		err = unlinkat(c.up_fd, name, 0) ? errno : 0;
+	else if (!err && !(err = move_out(s, c.up_fd, name, 1, tmp)))
+		unlinkat(s->work_fd, tmp, 0);
+	if (!err)
+		drop_lower_name(s, &e);
+	entry_release(&e);
+	return err;
+}
+
+void ovl_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct server *s = server_of(req);
+	fuse_reply_err(req, do_unlink(s, node_of(s, parent), name));
+}
+
+/* Removes an upper directory that holds nothing but whiteouts, leaving a whiteout if `here`. */
+static int remove_upper_dir(struct server *s, int dirfd, const char *name, struct entry *e)
+{
+	char tmp[64];
+	int err = move_out(s, dirfd, name, e->here != 0, tmp);
+	if (err)
+		return err;
+	if ((err = clear_whiteouts(e->up_fd)) || unlinkat(s->work_fd, tmp, AT_REMOVEDIR)) {
+		fprintf(stderr, "lamina-mountd: removed directory %s left in the work dir: %s\n", tmp, strerror(err ? err : errno));
+	}
+	return 0;
+}
+
+static int do_rmdir(struct server *s, struct node *parent, const char *name)
+{
+	struct cursor c;
+	struct entry e;
+	int empty = 0, err = resolve_in(s, parent, name, 0, &c, &e);
+	if (!err && !e.exists)
+		err = ENOENT;
+	else if (!err && !S_ISDIR(e.type))
+		err = ENOTDIR;
+	else if (!err && !(err = dir_is_empty(s, &e, &empty)) && !empty)
+		err = ENOTEMPTY;
+	else if (!err && e.up_fd < 0)
+		err = whiteout_lower(s, parent, name);
+	else if (!err)
+		err = remove_upper_dir(s, c.up_fd, name, &e);
+	entry_release(&e);
+	return err;
+}
+
+void ovl_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct server *s = server_of(req);
+	fuse_reply_err(req, do_rmdir(s, node_of(s, parent), name));
+}
