@@ -12,6 +12,8 @@ export interface ContainerRun {
   pid?: number;
   /** The monitor process supervising the container, while there is one. */
   monitorPid?: number;
+  /** When it started (/proc/PID/stat's start time), which tells it from a later process with its PID. */
+  monitorStart?: number;
   monitorSocket?: string;
   exitCode?: number;
   startedAt?: string;
@@ -47,14 +49,14 @@ const toRecord = (r: Row): ContainerRecord => ({
   created: r.created as string, upperDir: r.upper_dir as string, workDir: r.work_dir as string,
   mountedAt: opt(r.mounted_at), spec: r.spec ? JSON.parse(r.spec as string) as RunSpec : undefined,
   run: {
-    state: r.state as ContainerState, pid: opt(r.pid), monitorPid: opt(r.monitor_pid), monitorSocket: opt(r.monitor_socket),
+    state: r.state as ContainerState, pid: opt(r.pid), monitorPid: opt(r.monitor_pid), monitorStart: opt(r.monitor_start), monitorSocket: opt(r.monitor_socket),
     exitCode: opt(r.exit_code), startedAt: opt(r.started_at), finishedAt: opt(r.finished_at),
     restartCount: r.restart_count as number, stoppedByUser: r.stopped_by_user === 1, error: opt(r.error),
   },
 });
 
 const RUN_COLUMNS: Record<keyof ContainerRun, string> = {
-  state: 'state', pid: 'pid', monitorPid: 'monitor_pid', monitorSocket: 'monitor_socket', exitCode: 'exit_code',
+  state: 'state', pid: 'pid', monitorPid: 'monitor_pid', monitorStart: 'monitor_start', monitorSocket: 'monitor_socket', exitCode: 'exit_code',
   startedAt: 'started_at', finishedAt: 'finished_at', restartCount: 'restart_count', stoppedByUser: 'stopped_by_user', error: 'error',
 };
 
@@ -74,7 +76,7 @@ export class ContainerIndex {
       byMount: s('SELECT * FROM containers WHERE mounted_at = ?'),
       ofImage: s('SELECT * FROM containers WHERE image_id = ? ORDER BY created'),
       setMount: s('UPDATE containers SET mounted_at = ? WHERE id = ?'),
-      claim: s('UPDATE containers SET monitor_pid = ?, monitor_socket = ? WHERE id = ? AND monitor_pid IS NULL'),
+      claim: s('UPDATE containers SET monitor_pid = ?, monitor_start = ?, monitor_socket = ? WHERE id = ? AND monitor_pid IS NULL'),
       remove: s('DELETE FROM containers WHERE id = ?'),
     };
   }
@@ -112,9 +114,9 @@ export class ContainerIndex {
     this.q.setMount.run(dir ?? null, id);
   }
 
-  /** Records `monitorPid` as the container's monitor unless another one holds it; true if it was free. */
-  claimMonitor(id: string, monitorPid: number, socket: string): boolean {
-    return this.q.claim.run(monitorPid, socket, id).changes > 0;
+  /** Records a process as the container's monitor unless another one holds it; true if it was free. */
+  claimMonitor(id: string, m: { pid: number; start: number; socket: string }): boolean {
+    return this.q.claim.run(m.pid, m.start, m.socket, id).changes > 0;
   }
 
   /** Updates the given fields of a container's run state; `undefined` clears a field. */

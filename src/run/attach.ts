@@ -1,7 +1,6 @@
 // The client end of `attach`: this terminal's (or pipes') input to the container, its output
 // back, window sizes, proxied signals, and docker's detach keys (Ctrl-P Ctrl-Q).
 import net from 'node:net';
-import { execaSync } from 'execa';
 import { ImgError } from '../store/errors.js';
 import { FRAME, FrameReader, frame, type ExitReport } from './monitor-protocol.js';
 
@@ -46,13 +45,14 @@ export function detachFilter(): (chunk: Buffer) => { pass: Buffer; detach: boole
 }
 
 /** Attaches to the monitor at `socket` until the container is done for good or the user detaches. */
-export function attach(socket: string, io: AttachIO): Promise<AttachResult> {
-  return new Promise((resolve, reject) => {
+export async function attach(socket: string, io: AttachIO): Promise<AttachResult> {
+  const restoreTerminal = io.stdin && io.tty && io.stdin.isTTY ? await makeRaw(io.stdin) : undefined;
+  return new Promise<AttachResult>((resolve, reject) => {
     const sock = net.connect(socket);
     let exit: ExitReport | undefined;
     let detached = false;
     const size = () => ({ rows: io.stdout.rows ?? 24, cols: io.stdout.columns ?? 80 });
-    const cleanups: Array<() => void> = [];
+    const cleanups: Array<() => void> = restoreTerminal ? [restoreTerminal] : [];
     const done = () => {
       for (const f of cleanups.splice(0)) f();
     };
@@ -92,16 +92,16 @@ export function attach(socket: string, io: AttachIO): Promise<AttachResult> {
  * (a newline would become CR CR LF on top of the container's own pty). Leaving raw mode restores
  * the terminal as libuv found it, output processing included. Returns the undo.
  */
-function makeRaw(stdin: NodeJS.ReadStream): () => void {
+async function makeRaw(stdin: NodeJS.ReadStream): Promise<() => void> {
+  const { execa } = await import('execa'); // loaded on use: importing it costs every CLI command ~80 ms of CPU
   stdin.setRawMode(true);
-  execaSync('stty', ['-opost'], { stdin, reject: false });
+  await execa('stty', ['-opost'], { stdin, reject: false });
   return () => stdin.setRawMode(false);
 }
 
-/** Sends stdin to the container (raw for a terminal, watching for the detach keys); returns its undo. */
+/** Sends stdin to the container (watching a terminal's input for the detach keys); returns its undo. */
 function forwardInput(io: AttachIO, sock: net.Socket, onDetach: () => void): () => void {
   const stdin = io.stdin!;
-  const restore = io.tty && stdin.isTTY ? makeRaw(stdin) : undefined;
   const filter = io.tty ? detachFilter() : undefined;
   const onData = (b: Buffer) => {
     const { pass, detach } = filter ? filter(b) : { pass: b, detach: false };
@@ -115,7 +115,6 @@ function forwardInput(io: AttachIO, sock: net.Socket, onDetach: () => void): () 
   return () => {
     stdin.off('data', onData);
     stdin.off('end', onEnd);
-    restore?.();
     stdin.pause();
   };
 }

@@ -1,9 +1,8 @@
 // docker exec: another process in a running container's namespaces and root, with its
 // privileges, through lamina-exec join.
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { findContainer } from '../container/containers.js';
 import { ImgError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
@@ -12,6 +11,7 @@ import { isRunning, refreshState } from './lifecycle.js';
 import { credentialsIn } from './rootfs.js';
 import { execHelper, HOST_ENV, processArgs, writeEnvFile } from './sandbox.js';
 import { privilegeArgs } from './security.js';
+import { procInfo } from './proc-stat.js';
 import { specOf } from './spec-of.js';
 
 export interface ExecOpts {
@@ -26,16 +26,11 @@ export interface ExecOpts {
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
-async function parentOf(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) : undefined;
-}
-
 /** The container's first process, checked to still be its monitor's grandchild (a PID can be reused). */
-async function firstProcess(pid: number | undefined, monitorPid: number | undefined): Promise<number | undefined> {
+function firstProcess(pid: number | undefined, monitorPid: number | undefined): number | undefined {
   if (!pid || !monitorPid) return undefined;
-  const sandbox = await parentOf(pid);
-  return sandbox && (await parentOf(sandbox)) === monitorPid ? pid : undefined;
+  const sandbox = procInfo(pid)?.ppid;
+  return sandbox && procInfo(sandbox)?.ppid === monitorPid ? pid : undefined;
 }
 
 /** Runs `o.cmd` in container `name` with this process's stdio; resolves with its exit status. */
@@ -43,7 +38,7 @@ export async function execInContainer(store: Store, name: string, o: ExecOpts): 
   if (!o.cmd.length) throw new ImgError('INVALID_ARGUMENT', 'exec needs a command');
   if (o.tty && o.interactive && !process.stdin.isTTY) throw new ImgError('INVALID_ARGUMENT', 'the input device is not a TTY');
   const c = await refreshState(store, findContainer(store, name));
-  const pid = isRunning(c) ? await firstProcess(c.run.pid, c.run.monitorPid) : undefined;
+  const pid = isRunning(c) ? firstProcess(c.run.pid, c.run.monitorPid) : undefined;
   if (!pid) throw new ImgError('FAILED_PRECONDITION', `container ${c.id} is not running`);
   const spec = await specOf(store, c);
   const cred = credentialsIn(`/proc/${pid}/root`, o.user ?? spec.process.user);
@@ -57,6 +52,7 @@ export async function execInContainer(store: Store, name: string, o: ExecOpts): 
     const privileges = privilegeArgs(o.privileged ? { ...spec, privileged: true } : spec);
     const args = ['join', '--target', String(pid), '--ppid', String(process.pid), ...processArgs({ argv: o.cmd, env, cwd: o.workdir ?? spec.process.cwd, cred, privileges, tty: o.tty },
       envFile), '--', ...o.cmd];
+    const { execa } = await import('execa'); // loaded on use: importing it costs every CLI command ~80 ms of CPU
     const child = execa(execHelper(), args, {
       env: HOST_ENV, extendEnv: false, reject: false, stdio: [o.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'],
     });

@@ -1,15 +1,14 @@
 // Starting, stopping, signalling and waiting for containers: the client side of their monitors.
-import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { unmountDir } from '../container/container-mounts.js';
 import { containers, findContainer, removeContainer, type ContainerRecord } from '../container/containers.js';
 import { ImgError, isNotFound, messageOf, type ErrorCode } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { MonitorAnswer, MonitorRequest } from './monitor-protocol.js';
+import { procInfo } from './proc-stat.js';
 import { specOf } from './spec-of.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,13 +19,10 @@ export function monitorSocket(id: string): string {
   return path.join(process.env.LAMINA_RUN_DIR ?? '/run/lamina', 'ctr', `${id.slice(0, 24)}.sock`);
 }
 
-/** Whether `pid` is the live monitor of container `id`. */
-export async function isMonitorFor(pid: number | undefined, id: string): Promise<boolean> {
-  if (!pid) return false;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  if (!stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
-  const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
-  return cmd.includes(`lamina-monitor ${id}`) || (cmd.includes('monitor-main') && cmd.includes(id));
+/** Whether the monitor the record names still runs: same PID, same start time. */
+export function monitorAlive(c: ContainerRecord): boolean {
+  const info = c.run.monitorPid ? procInfo(c.run.monitorPid) : undefined;
+  return !!info && info.start === c.run.monitorStart;
 }
 
 /**
@@ -35,10 +31,10 @@ export async function isMonitorFor(pid: number | undefined, id: string): Promise
  * reports after a crash), and the mount its monitor made is released.
  */
 export async function refreshState(store: Store, c: ContainerRecord): Promise<ContainerRecord> {
-  if (!c.run.monitorPid || (await isMonitorFor(c.run.monitorPid, c.id))) return c;
+  if (!c.run.monitorPid || monitorAlive(c)) return c;
   const index = containers(store);
   const wasUp = c.run.state === 'running' || c.run.state === 'restarting';
-  index.setRun(c.id, { monitorPid: undefined, monitorSocket: undefined, pid: undefined,
+  index.setRun(c.id, { monitorPid: undefined, monitorStart: undefined, monitorSocket: undefined, pid: undefined,
     ...(wasUp ? { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString() } : {}) });
   const merged = path.join(path.dirname(c.upperDir), 'merged');
   if (c.mountedAt === merged) await unmountDir(store, merged).catch(() => undefined);
@@ -100,6 +96,7 @@ export async function spawnMonitor(store: Store, c: ContainerRecord, waitForAtta
   const log = path.join(path.dirname(c.upperDir), 'monitor.log');
   const socket = monitorSocket(c.id);
   // The shell points stdout and stderr at the log itself: execa would pipe them through this process.
+  const { execa } = await import('execa'); // loaded on use: importing it costs every CLI command ~80 ms of CPU
   const child = execa('/bin/sh', ['-c', 'log=$1; shift; exec "$@" >>"$log" 2>&1', 'lamina-monitor', log,
     process.execPath, entry, store.root, c.id, socket, ...(waitForAttach ? ['--attach'] : [])], {
     detached: true, cleanup: false, reject: false, buffer: false, stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
@@ -141,7 +138,7 @@ export async function stopContainer(store: Store, name: string, timeoutSec = 10)
   const spec = await specOf(store, c);
   const answer = await callMonitor(c, { op: 'stop', signal: spec.stopSignal ?? 'SIGTERM', timeoutSec }, (timeoutSec + 60) * 1000)
     .catch((err: unknown) => ({ ok: false, error: messageOf(err) }) as MonitorAnswer);
-  if (!answer.ok && (await isMonitorFor(c.run.monitorPid, c.id))) throw new ImgError('UNAVAILABLE', `stopping ${name}: ${answer.error}`);
+  if (!answer.ok && monitorAlive(c)) throw new ImgError('UNAVAILABLE', `stopping ${name}: ${answer.error}`);
   return (await waitForMonitor(store, c.id, 30_000)) ?? c;
 }
 

@@ -2,7 +2,6 @@
 // It mounts the container, runs its process (again, as the restart policy says), keeps its
 // output in the log, records its state in the index, answers clients on a Unix socket (attach,
 // kill, stop) and cleans up when the process is done for good. The container dies with it.
-import { readFileSync } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,6 +16,7 @@ import { LogWriter, logPath, type Stream } from './logs.js';
 import { FRAME, FrameReader, firstLine, frame, type ExitReport, type MonitorAnswer, type MonitorRequest } from './monitor-protocol.js';
 import { ensureMountpoints, removeScaffold, type Scaffold } from './rootfs.js';
 import { restartDelay, shouldRestart } from './restart.js';
+import { procInfo } from './proc-stat.js';
 import { specOf } from './spec-of.js';
 import { parseVolume } from './spec.js';
 
@@ -29,6 +29,8 @@ export interface MonitorOpts {
   waitForAttach: boolean;
   /** Tells the starter the socket answers ({listening: true}) or why not ({error, code}); called before anything is spawned. */
   report(msg: Record<string, unknown>): void;
+  /** Run inside the caller's process (with its open store): no signal handlers of its own. */
+  inProcess?: { store: Store };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,15 +43,6 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   return { promise, resolve };
 }
 
-/** The parent PID of `pid`, from /proc. */
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
 const now = () => new Date().toISOString();
 
 interface Client { sock: net.Socket; stdin: boolean }
@@ -83,7 +76,7 @@ class Monitor {
 
   async run(): Promise<number> {
     await this.listen();
-    if (!this.index.claimMonitor(this.c.id, process.pid, this.o.socket)) {
+    if (!this.index.claimMonitor(this.c.id, { pid: process.pid, start: procInfo('self')!.start, socket: this.o.socket })) {
       this.o.report({ error: `container ${this.c.id.slice(0, 12)} is already running`, code: 'ALREADY_EXISTS' });
       this.server?.close();
       return 1;
@@ -92,7 +85,7 @@ class Monitor {
     this.index.setRun(this.c.id, { stoppedByUser: false, restartCount: 0, error: undefined });
     this.c.run.restartCount = 0;
     this.log = new LogWriter(logPath(this.c.upperDir));
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.shutdown());
+    if (!this.o.inProcess) for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.shutdown());
     let removed = false;
     let error: string | undefined;
     try {
@@ -200,7 +193,7 @@ class Monitor {
         process.stderr.write(`cleanup of ${this.c.id}: ${messageOf(err)}\n`);
       }
     }
-    this.index.setRun(this.c.id, { monitorPid: undefined, monitorSocket: undefined, pid: undefined });
+    this.index.setRun(this.c.id, { monitorPid: undefined, monitorStart: undefined, monitorSocket: undefined, pid: undefined });
     if (!this.spec.autoRemove) return false;
     await removeContainer(this.store, findContainer(this.store, this.c.id)).catch(() => undefined);
     return true;
@@ -225,7 +218,7 @@ class Monitor {
     const cur = this.current;
     if (!cur) throw new Error('the container is not running');
     if (os.constants.signals[sig as NodeJS.Signals] === undefined) throw new Error(`invalid signal: ${sig}`);
-    if (parentOf(cur.pid) !== cur.sandbox.pid) throw new Error('the container is not running');
+    if (procInfo(cur.pid)?.ppid !== cur.sandbox.pid) throw new Error('the container is not running');
     process.kill(cur.pid, sig as NodeJS.Signals);
   }
 
@@ -351,7 +344,7 @@ class Monitor {
 
 /** Runs the monitor of container `id` until its process is done for good; resolves with the monitor's exit status. */
 export async function runMonitor(o: MonitorOpts): Promise<number> {
-  const store = await Store.open(o.root);
+  const store = o.inProcess?.store ?? await Store.open(o.root);
   try {
     const c = containers(store).get(o.id);
     if (!c) {
@@ -360,6 +353,6 @@ export async function runMonitor(o: MonitorOpts): Promise<number> {
     }
     return await new Monitor(store, c, await specOf(store, c), o).run();
   } finally {
-    store.close();
+    if (!o.inProcess) store.close();
   }
 }

@@ -4,7 +4,7 @@ import { createContainer, findContainer, removeContainer, type ContainerRecord }
 import { readConfig } from '../image/inspect.js';
 import { findImage } from '../image/resolve.js';
 import { pull } from '../registry/pull.js';
-import { ImgError, isNotFound } from '../store/errors.js';
+import { ImgError, isNotFound, type ErrorCode } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { attach } from './attach.js';
 import { isRunning, monitorSocket, refreshState, spawnMonitor, waitForMonitor } from './lifecycle.js';
@@ -22,6 +22,14 @@ export interface RunOpts extends CreateFlags {
   volumes: string[];
   /** -d: start it and return its ID; output goes to the log only. */
   detach?: boolean;
+  /**
+   * Supervise the container in this process instead of a monitor process of its own: it starts
+   * some 0.3 s sooner, but lives only as long as this process and cannot be detached from.
+   * For callers that run many short commands (build); the CLI keeps docker's behaviour.
+   */
+  inProcess?: boolean;
+  /** Where the container's output goes (default: this process's stdout and stderr). */
+  output?: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
   /** Where progress and notices go (stderr). */
   say: (line: string) => void;
 }
@@ -62,6 +70,7 @@ export async function runContainer(store: Store, o: RunOpts): Promise<number> {
     return 0;
   }
   const c = await createForRun(store, o);
+  if (o.inProcess) return runHere(store, c, o);
   try {
     await spawnMonitor(store, c, true);
   } catch (err) {
@@ -69,6 +78,28 @@ export async function runContainer(store: Store, o: RunOpts): Promise<number> {
     throw err;
   }
   return attachHere(monitorSocket(c.id), o);
+}
+
+/** The monitor of `c` in this process, attached to at once; its exit status. */
+async function runHere(store: Store, c: ContainerRecord, o: RunOpts): Promise<number> {
+  const socket = monitorSocket(c.id);
+  let listening!: (err?: ImgError) => void;
+  const ready = new Promise<ImgError | undefined>((r) => (listening = r));
+  const { runMonitor } = await import('./monitor.js'); // the CLI only needs it here
+  const monitor = runMonitor({
+    root: store.root, id: c.id, socket, waitForAttach: true, inProcess: { store },
+    report: (m) => listening(m.error ? new ImgError((m.code as ErrorCode | undefined) ?? 'INTERNAL', String(m.error)) : undefined),
+  });
+  const err = await ready;
+  if (err) {
+    await monitor;
+    throw err;
+  }
+  try {
+    return await attachHere(socket, o);
+  } finally {
+    await monitor;
+  }
 }
 
 /** docker start -a [-i]: starts container `name` attached to this process's stdio; resolves with its exit status. */
@@ -82,8 +113,9 @@ export async function startAttached(store: Store, name: string, interactive: boo
 }
 
 /** Attaches this process's stdio to a monitor until the container is done; 0 after a detach. */
-async function attachHere(socket: string, o: { interactive: boolean; tty: boolean; say: (l: string) => void }): Promise<number> {
-  const r = await attach(socket, { stdin: o.interactive ? process.stdin : undefined, stdout: process.stdout, stderr: process.stderr, tty: o.tty });
+async function attachHere(socket: string, o: Pick<RunOpts, 'interactive' | 'tty' | 'say' | 'output'>): Promise<number> {
+  const out = o.output ?? { stdout: process.stdout, stderr: process.stderr };
+  const r = await attach(socket, { stdin: o.interactive ? process.stdin : undefined, stdout: out.stdout, stderr: out.stderr, tty: o.tty });
   if (r.detached) {
     o.say('read escape sequence');
     return 0;

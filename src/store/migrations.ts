@@ -121,6 +121,7 @@ const MIGRATIONS: string[] = [
   ALTER TABLE containers ADD COLUMN state TEXT NOT NULL DEFAULT 'created'; -- created|running|restarting|exited
   ALTER TABLE containers ADD COLUMN pid INTEGER;                     -- host PID of the container's first process
   ALTER TABLE containers ADD COLUMN monitor_pid INTEGER;             -- the process that supervises it
+  ALTER TABLE containers ADD COLUMN monitor_start INTEGER;           -- its start time (clock ticks after boot): a PID can be reused
   ALTER TABLE containers ADD COLUMN monitor_socket TEXT;             -- where that process answers
   ALTER TABLE containers ADD COLUMN exit_code INTEGER;
   ALTER TABLE containers ADD COLUMN started_at TEXT;                 -- ISO 8601
