@@ -2,7 +2,7 @@
 import { containers, findContainer } from '../container/containers.js';
 import { ImgError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
-import { refreshState } from './lifecycle.js';
+import { refreshState } from '../container/container-state.js';
 import { logPath, readLog, readLogFrom, type LogEntry } from './logs.js';
 
 export interface LogsOpts {

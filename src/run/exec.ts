@@ -7,11 +7,11 @@ import { findContainer } from '../container/containers.js';
 import { ImgError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { mergeEnv } from './config.js';
-import { isRunning, refreshState } from './lifecycle.js';
 import { credentialsIn } from './rootfs.js';
 import { execHelper, HOST_ENV, processArgs, writeEnvFile } from './sandbox.js';
 import { privilegeArgs } from './security.js';
-import { procInfo } from './proc-stat.js';
+import { isRunning, refreshState } from '../container/container-state.js';
+import { procInfo } from '../container/proc-stat.js';
 import { specOf } from './spec-of.js';
 
 export interface ExecOpts {

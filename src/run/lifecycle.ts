@@ -3,12 +3,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { unmountDir } from '../container/container-mounts.js';
 import { containers, findContainer, removeContainer, type ContainerRecord } from '../container/containers.js';
+import { isRunning, monitorAlive, refreshState } from '../container/container-state.js';
 import { ImgError, isNotFound, messageOf, type ErrorCode } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { MonitorAnswer, MonitorRequest } from './monitor-protocol.js';
-import { procInfo } from './proc-stat.js';
 import { specOf } from './spec-of.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -18,31 +17,6 @@ const short = (c: ContainerRecord) => c.id.slice(0, 12);
 export function monitorSocket(id: string): string {
   return path.join(process.env.LAMINA_RUN_DIR ?? '/run/lamina', 'ctr', `${id.slice(0, 24)}.sock`);
 }
-
-/** Whether the monitor the record names still runs: same PID, same start time. */
-export function monitorAlive(c: ContainerRecord): boolean {
-  const info = c.run.monitorPid ? procInfo(c.run.monitorPid) : undefined;
-  return !!info && info.start === c.run.monitorStart;
-}
-
-/**
- * The container as it is now. A record that says a monitor runs it while none does (killed, or
- * the host went down) is brought up to date: the process is gone, so it exited (255, as docker
- * reports after a crash), and the mount its monitor made is released.
- */
-export async function refreshState(store: Store, c: ContainerRecord): Promise<ContainerRecord> {
-  if (!c.run.monitorPid || monitorAlive(c)) return c;
-  const index = containers(store);
-  const wasUp = c.run.state === 'running' || c.run.state === 'restarting';
-  index.setRun(c.id, { monitorPid: undefined, monitorStart: undefined, monitorSocket: undefined, pid: undefined,
-    ...(wasUp ? { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString() } : {}) });
-  const merged = path.join(path.dirname(c.upperDir), 'merged');
-  if (c.mountedAt === merged) await unmountDir(store, merged).catch(() => undefined);
-  return index.get(c.id) ?? c;
-}
-
-/** Whether the container's process runs (or waits to run again) under a live monitor. */
-export const isRunning = (c: ContainerRecord): boolean => !!c.run.monitorPid && (c.run.state === 'running' || c.run.state === 'restarting');
 
 /** Sends one request to the container's monitor and reads its answer. */
 export function callMonitor(c: ContainerRecord, req: MonitorRequest, timeoutMs = 30_000): Promise<MonitorAnswer> {

@@ -16,7 +16,7 @@ import { LogWriter, logPath, type Stream } from './logs.js';
 import { FRAME, FrameReader, firstLine, frame, type ExitReport, type MonitorAnswer, type MonitorRequest } from './monitor-protocol.js';
 import { ensureMountpoints, removeScaffold, type Scaffold } from './rootfs.js';
 import { restartDelay, shouldRestart } from './restart.js';
-import { procInfo } from './proc-stat.js';
+import { procInfo } from '../container/proc-stat.js';
 import { specOf } from './spec-of.js';
 import { parseVolume } from './spec.js';
 

@@ -3,7 +3,8 @@
 import { containers, type ContainerRecord } from '../container/containers.js';
 import { messageOf } from '../store/errors.js';
 import type { Store } from '../store/store.js';
-import { refreshState, spawnMonitor } from './lifecycle.js';
+import { refreshState } from '../container/container-state.js';
+import { spawnMonitor } from './lifecycle.js';
 import { shouldRestart } from './restart.js';
 import { specOf } from './spec-of.js';
 

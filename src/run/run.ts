@@ -7,7 +7,8 @@ import { pull } from '../registry/pull.js';
 import { ImgError, isNotFound, type ErrorCode } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { attach } from './attach.js';
-import { isRunning, monitorSocket, refreshState, spawnMonitor, waitForMonitor } from './lifecycle.js';
+import { isRunning, refreshState } from '../container/container-state.js';
+import { monitorSocket, spawnMonitor, waitForMonitor } from './lifecycle.js';
 import { specOf } from './spec-of.js';
 import { buildRunSpec, parseVolume, type CreateFlags } from './spec.js';
 

@@ -7,9 +7,10 @@ import { resolveImage } from '../../image/resolve.js';
 import { ImgError } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
 import { containers, findContainer, removeContainer, type ContainerRecord } from '../../container/containers.js';
-import { refreshState, removeStopped } from '../../run/lifecycle.js';
+import { removeStopped } from '../../run/lifecycle.js';
+import { containerNow, everyContainerNow } from '../../container/container-state.js';
 import { serviceFor } from '../../service/client.js';
-import { mountOf, serviceMounts, unmountVia } from '../../service/route.js';
+import { serviceMounts, unmountVia } from '../../service/route.js';
 import type { Context } from '../context.js';
 import { humanSize } from '../format.js';
 import { CONTAINERS, containerFormat, containerRows } from '../format-containers.js';
@@ -22,11 +23,9 @@ export interface Listed { record: ContainerRecord; summary: ContainerSummary }
 /** Every container with its summary (state from the service's or a direct mount). */
 export async function listContainers(ctx: Context, socket: string | undefined): Promise<Listed[]> {
   const store = await ctx.store();
-  const kept = await serviceMounts(await serviceFor(socket, ctx.root));
   const out: Listed[] = [];
-  for (const listed of containers(store).list()) {
-    const record = await refreshState(store, listed); // a container whose monitor died shows as exited
-    out.push({ record, summary: await summarizeContainer(store, record, await mountOf(store, record, kept)) });
+  for (const { record, mount } of await everyContainerNow(store, await serviceMounts(await serviceFor(socket, ctx.root)))) {
+    out.push({ record, summary: await summarizeContainer(store, record, mount) });
   }
   return out;
 }
@@ -93,10 +92,10 @@ export const registerContainerCommands: Register = (program: Command, action, de
       const svc = await serviceFor(socket(), ctx.root);
       const kept = await serviceMounts(svc);
       await ctx.each(names, async (n) => {
-        const running = await refreshState(store, findContainer(store, n));
-        if (running.run.monitorPid) await removeStopped(store, n, !!o.force);
-        const c = containers(store).get(running.id);
-        const at = c && (await mountOf(store, c, kept))?.dir;
+        const before = await containerNow(store, findContainer(store, n), kept);
+        if (before.record.run.monitorPid) await removeStopped(store, n, !!o.force);
+        const c = containers(store).get(before.record.id);
+        const at = c && (await containerNow(store, c, kept)).mount?.dir;
         if (at && !o.force) {
           throw new ImgError('FAILED_PRECONDITION', `cannot remove container ${c.id.slice(0, 12)}: it is mounted at ${at}`,
             { hint: `unmount it first (\`lamina umount ${at}\`) or use rm -f` });
