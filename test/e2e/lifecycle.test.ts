@@ -9,10 +9,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canMount, mountsUnder } from '../helpers/containers.js';
 import { buildOciLayout } from '../helpers/images.js';
-import { BIN, lamina, tempDir } from '../helpers/lamina.js';
+import { BIN, cliOn, tempDir } from '../helpers/lamina.js';
 import { ServiceClient } from '../../src/service/client.js';
-import { monitorPids, psRows, removeAllContainers, WEB_CMD, webRootfs } from '../helpers/live-containers.js';
-import { haveCommand, pidAlive, run, runOk, waitFor, type RunResult } from '../helpers/proc.js';
+import { expectNothingLeft, monitorPids, psRows, WEB_CMD, webRootfs } from '../helpers/live-containers.js';
+import { haveCommand, pidAlive, run, runOk, waitFor } from '../helpers/proc.js';
 import { freePort, startRegistry, type Registry } from '../helpers/registry.js';
 
 const tools = await Promise.all(['umoci', 'skopeo', 'unshare', 'setpriv', 'pasta', 'script'].map(haveCommand));
@@ -23,13 +23,7 @@ let root: string;
 let removeWork: () => Promise<void>;
 let image: string;
 const env = () => ({ LAMINA_RUN_DIR: path.join(work, 'run'), DOCKER_CONFIG: path.join(work, 'docker-config') });
-const cli = (args: string[], opts: { input?: string; timeout?: number } = {}): Promise<RunResult> =>
-  lamina(root, args, { env: env(), timeout: 60_000, ...opts });
-async function cliOk(args: string[]): Promise<string> {
-  const r = await cli(args);
-  if (r.code !== 0) throw new Error(`lamina ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const { cli, cliOk } = cliOn(() => root, env);
 
 /** The page at `port`, or the error's code (ECONNREFUSED once nothing listens). */
 async function page(port: number): Promise<string> {
@@ -59,10 +53,7 @@ describe.runIf(canMount && tools.every(Boolean))('containers that live', () => {
     await runOk('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${image}`], { timeout: 120_000 });
   }, 600_000);
 
-  afterEach(async () => {
-    expect(await removeAllContainers(root, cli), 'monitors left running').toEqual([]);
-    expect(await mountsUnder(work)).toEqual([]);
-  }, 60_000);
+  afterEach(() => expectNothingLeft(root, work, cli), 60_000);
 
   afterAll(async () => {
     await registry?.stop();

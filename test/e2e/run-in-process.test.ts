@@ -5,8 +5,8 @@ import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runContainer, type RunOpts } from '../../src/run/run.js';
 import { Store } from '../../src/store/store.js';
-import { canMount, fixture, mountsUnder, type Fixture } from '../helpers/containers.js';
-import { psRows, removeAllContainers, webRootfs } from '../helpers/live-containers.js';
+import { canMount, fixture, type Fixture } from '../helpers/containers.js';
+import { expectNothingLeft, psRows, webRootfs } from '../helpers/live-containers.js';
 import { haveCommand, waitFor } from '../helpers/proc.js';
 
 const tools = await Promise.all(['umoci', 'pasta'].map(haveCommand));
@@ -31,10 +31,7 @@ describe.runIf(canMount && tools.every(Boolean))('run in the caller\'s process',
     process.env.LAMINA_RUN_DIR = f.runDir; // where this process's monitor puts its socket, as the CLI does
     store = await Store.open(f.root);
   }, 600_000);
-  afterEach(async () => {
-    expect(await removeAllContainers(f.root, (a) => f.cli(a))).toEqual([]);
-    expect(await mountsUnder(f.work)).toEqual([]);
-  }, 60_000);
+  afterEach(() => expectNothingLeft(f.root, f.work, (a) => f.cli(a)), 60_000);
   afterAll(async () => {
     store?.close();
     await f?.cleanup();

@@ -5,10 +5,10 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canMount, fixture, mountsUnder, type Fixture } from '../helpers/containers.js';
+import { canMount, fixture, type Fixture } from '../helpers/containers.js';
 import { writeLayerTar } from '../helpers/images.js';
 import { REPO } from '../helpers/lamina.js';
-import { removeAllContainers, webRootfs } from '../helpers/live-containers.js';
+import { expectNothingLeft, webRootfs } from '../helpers/live-containers.js';
 import { haveCommand, run, waitFor } from '../helpers/proc.js';
 
 const tools = await Promise.all(['umoci', 'unshare', 'setpriv', 'nsenter', 'pasta'].map(haveCommand));
@@ -27,10 +27,7 @@ describe.runIf(canMount && tools.every(Boolean))('least privilege in run', () =>
   beforeAll(async () => {
     f = await fixture('lamina-run-security-', [webRootfs], 'lamina.test/secure:1');
   }, 600_000);
-  afterEach(async () => {
-    expect(await removeAllContainers(f.root, (a) => f.cli(a))).toEqual([]);
-    expect(await mountsUnder(f.work)).toEqual([]);
-  }, 60_000);
+  afterEach(() => expectNothingLeft(f.root, f.work, (a) => f.cli(a)), 60_000);
   afterAll(async () => {
     await f?.cleanup();
   }, 60_000);

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parseMountInfo } from '../../src/fuse/mountinfo.js';
 import { canMount, mountsUnder, shOk } from '../helpers/containers.js';
 import { buildOciLayout, busyboxRootfs, writeLayerTar } from '../helpers/images.js';
-import { BIN, lamina, tempDir } from '../helpers/lamina.js';
+import { BIN, cliOn, tempDir } from '../helpers/lamina.js';
 import { haveCommand, pidAlive, run, waitFor, type RunResult } from '../helpers/proc.js';
 
 const tools = await Promise.all(['umoci', 'unshare', 'setpriv', 'script'].map(haveCommand));
@@ -20,13 +20,7 @@ let root: string;
 let runDir: string;
 let removeWork: () => Promise<void>;
 const env = () => ({ LAMINA_RUN_DIR: runDir });
-const cli = (args: string[], opts: { input?: string; timeout?: number } = {}): Promise<RunResult> =>
-  lamina(root, args, { env: env(), timeout: 60_000, ...opts });
-async function cliOk(args: string[]): Promise<string> {
-  const r = await cli(args);
-  if (r.code !== 0) throw new Error(`lamina ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const { cli, cliOk } = cliOn(() => root, env);
 /** `lamina run ARGS...`. */
 const runIt = (...args: string[]) => cli(['run', ...args]);
 /** Checks an exit code and stdout, showing stderr when they differ. */

@@ -2,6 +2,8 @@
 import { readdir, readFile, symlink, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { busyboxRootfs } from './images.js';
+import { expect } from 'vitest';
+import { mountsUnder } from './containers.js';
 import { pidAlive, waitFor, type RunResult } from './proc.js';
 
 /** Applets beyond busyboxRootfs's that running containers need. */
@@ -48,6 +50,12 @@ export async function removeAllContainers(root: string, cli: (args: string[]) =>
   for (const pid of left) process.kill(pid, 'SIGKILL');
   for (const pid of left) await waitFor(async () => !(await pidAlive(pid)), { what: `monitor ${pid} to end` });
   return left;
+}
+
+/** afterEach of a file with running containers: rm -f them all; no monitor to kill, no mount left under `work`. */
+export async function expectNothingLeft(root: string, work: string, cli: (args: string[]) => Promise<RunResult>): Promise<void> {
+  expect(await removeAllContainers(root, cli), 'monitors left running').toEqual([]);
+  expect(await mountsUnder(work)).toEqual([]);
 }
 
 /** `ps -a --format json` rows of the store. */

@@ -33,23 +33,18 @@ export const registerLifecycleCommands: Register = (_program, action, define) =>
       return eachName(ctx, names, async (n) => (await startContainer(store, n), n));
     })));
 
-  define(['stop', 'container stop'], (c) => c.description('Stop one or more running containers (the stop signal, then SIGKILL after the timeout)')
-    .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing it (default 10)')
-    .action(action(async (ctx, names: string[], o: { time?: string }) => {
-      const store = await ctx.store();
-      const t = seconds(o.time, 10);
-      return eachName(ctx, names, async (n) => (await stopContainer(store, n, t), n));
-    })));
-
-  define(['restart', 'container restart'], (c) => c.description('Restart one or more containers')
-    .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait for the stop before killing it (default 10)')
-    .action(action(async (ctx, names: string[], o: { time?: string }) => {
-      const store = await ctx.store();
-      const t = seconds(o.time, 10);
-      return eachName(ctx, names, async (n) => (await restartContainer(store, n, t), n));
-    })));
+  // stop and restart: the stop signal, then SIGKILL after -t seconds
+  for (const [verb, what, fn] of [['stop', 'Stop one or more running containers', stopContainer],
+    ['restart', 'Restart one or more containers', restartContainer]] as const) {
+    define([verb, `container ${verb}`], (c) => c.description(`${what} (the stop signal, then SIGKILL after the timeout)`)
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'seconds to wait for the stop before killing it (default 10)')
+      .action(action(async (ctx, names: string[], o: { time?: string }) => {
+        const store = await ctx.store();
+        const t = seconds(o.time, 10);
+        return eachName(ctx, names, async (n) => (await fn(store, n, t), n));
+      })));
+  }
 
   define(['kill', 'container kill'], (c) => c.description('Send a signal (default SIGKILL) to one or more running containers')
     .argument('<container...>')
