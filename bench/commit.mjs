@@ -17,14 +17,8 @@ import { randomFillSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN, numberArg as arg, timed as timedRuns } from './cli-timing.mjs';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const BIN = path.join(REPO, 'bin/lamina.js');
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? def : Number(process.argv[i + 1]);
-};
 const IMAGE_MB = arg('image-mb', 400);
 const FILES = arg('files', 20_000);
 const RUNS = arg('runs', 5);
@@ -43,23 +37,7 @@ function run(cmd, args, opts = {}) {
 const lamina = (...args) => run(process.execPath, [BIN, '--root', root, ...args]).trim();
 const sh = (script) => run('bash', ['-o', 'pipefail', '-c', script]);
 
-/**
- * Median wall and CPU (user + sys, the process and its children) time of `runs` runs of
- * `cmd args`, in seconds; CPU time is what a busy host distorts least.
- */
-function timed(cmd, args, runs = RUNS) {
-  const wall = [];
-  const cpu = [];
-  for (let i = 0; i < runs; i++) {
-    const r = spawnSync('/usr/bin/time', ['-f', '@@ %e %U %S', cmd, ...args], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
-    const m = /@@ ([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
-    if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-    wall.push(Number(m[1]));
-    cpu.push(Number(m[2]) + Number(m[3]));
-  }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { wall: median(wall), cpu: median(cpu), min: Math.min(...wall), max: Math.max(...wall) };
-}
+const timed = (cmd, args, runs = RUNS) => timedRuns(cmd, args, { env, runs });
 const fmt = (r) => `${r.wall.toFixed(2)} s wall (min ${r.min.toFixed(2)}, max ${r.max.toFixed(2)}), ${r.cpu.toFixed(2)} s CPU`;
 const cliArgs = (...args) => [BIN, '--root', root, ...args];
 

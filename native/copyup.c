@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "links.h"
+#include "node-fd.h"
 
 #define CHUNK (1 << 20)
 #define HOLE_BLOCK (64 << 10)
@@ -170,89 +171,137 @@ int copy_lower_into(struct server *s, uint64_t ino, enum copy_kind kind, int dir
 	return *fd < 0 ? errno : 0;
 }
 
-/* A metacopy file's data comes up: filled in place, then the marker goes. On failure the file
- * is cut back to one hole with its times kept, and stays metacopy. */
-static int fill_metacopy(struct server *s, struct node *n, enum copy_kind kind)
+/* A metacopy file's data comes up: filled in place, then the marker goes (until then readers
+ * keep reading the lower data). On failure the file is cut back to one hole with its times kept,
+ * and stays metacopy. Runs without n->lock. */
+static int fill_metacopy(struct server *s, struct node *n, uint64_t lower, enum copy_kind kind)
 {
 	char path[32];
 	struct stat st;
-	int fd, err = 0;
-	fd_path(n->upper_fd, path);
+	int fd, up, err = node_fd_get(s, n, &up);
+	if (err)
+		return err;
+	fd_path(up, path);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	if (fstat(fd, &st))
-		err = errno;
+	err = fd < 0 || fstat(fd, &st) ? errno : 0;
 	if (!err && kind == COPY_DATA)
-		err = copy_lower_data(s, n->lower_data, fd, st.st_size);
+		err = copy_lower_data(s, lower, fd, st.st_size);
 	if (!err && kind == COPY_EMPTY && ftruncate(fd, 0))
 		err = errno;
-	if (err && kind == COPY_DATA && !ftruncate(fd, 0) && ftruncate(fd, st.st_size)) {
+	if (err && fd >= 0 && kind == COPY_DATA && !ftruncate(fd, 0) && ftruncate(fd, st.st_size)) {
 		/* nothing more can be undone */
 	}
-	futimens(fd, (struct timespec[2]){ st.st_atim, st.st_mtim });
-	close(fd);
-	if (!err && !(err = remove_xattr(n->upper_fd, OVL_METACOPY)))
-		err = remove_xattr(n->upper_fd, OVL_REDIRECT);
-	if (!err)
-		n->metacopy = 0;
+	if (fd >= 0) {
+		futimens(fd, (struct timespec[2]){ st.st_atim, st.st_mtim });
+		close(fd);
+	}
+	if (!err && !(err = remove_xattr(up, OVL_METACOPY)))
+		err = remove_xattr(up, OVL_REDIRECT);
+	node_fd_put(n, up);
 	return err;
 }
 
-/* With n locked: what is left to do when `n` already has an upper entry. */
-static int finish_upper(struct server *s, struct node *n, enum copy_kind kind)
-{
-	if (!n->metacopy || kind == COPY_META)
-		return 0;
-	return fill_metacopy(s, n, kind);
-}
-
-static int copy_node(struct server *s, struct node *n, const struct cursor *c, const char *name, enum copy_kind kind)
-{
+/* The copy of lower object `ino` made for node `n` at `name` in `c`: its fd and stat. */
+struct copy {
+	int fd;
 	struct stat st;
-	uint64_t ino = S_ISDIR(n->type) ? n->lower_dir : n->lower_data;
-	int err, fd;
+};
+
+static int make_copy(struct server *s, struct node *n, uint64_t ino, const struct cursor *c, const char *name,
+		     enum copy_kind kind, struct copy *out)
+{
+	int err;
 	if (!ino)
 		return EIO; /* neither upper nor lower: cannot happen for a live node */
-	if (!S_ISDIR(n->type) && view_inode(&s->view, ino)->nlink > 1)
-		kind = COPY_DATA; /* every name of a hard-link group shares this copy: it must hold the data */
-	if ((err = copy_lower_into(s, ino, kind, c->up_fd, name, &fd)))
+	if ((err = copy_lower_into(s, ino, kind, c->up_fd, name, &out->fd)))
 		return err;
-	if (fstat(fd, &st)) {
+	if (fstat(out->fd, &out->st)) {
 		err = errno;
-		close(fd);
+		close(out->fd);
 		return err;
 	}
-	n->upper_fd = fd;
-	n->metacopy = S_ISREG(n->type) && kind == COPY_META;
-	node_set_upper_key(s->nodes, n, st.st_dev, st.st_ino);
 	if (!S_ISDIR(n->type) && view_inode(&s->view, ino)->nlink > 1)
-		link_aliases(s, n, ino);
+		link_aliases(s, ino, out->fd);
 	return 0;
+}
+
+/* With n locked: the node now has the copy. */
+static void publish(struct server *s, struct node *n, struct copy *cp, enum copy_kind kind)
+{
+	n->upper = 1;
+	n->metacopy = S_ISREG(n->type) && kind == COPY_META;
+	node_set_upper_key(s->nodes, n, cp->st.st_dev, cp->st.st_ino);
+	if (S_ISDIR(n->type) && n->upper_fd < 0)
+		n->upper_fd = cp->fd; /* directories keep theirs: every child operation needs it */
+	else
+		close(cp->fd); /* (or a lookup adopted the new entry first) */
+}
+
+/* The node has no upper entry yet: make one at its name, in its (copied-up) parent. */
+static int copy_new(struct server *s, struct node *n, enum copy_kind kind)
+{
+	uint64_t ino = S_ISDIR(n->type) ? n->lower_dir : n->lower_data;
+	struct node *parent;
+	struct cursor c;
+	struct copy cp;
+	char name[256];
+	int err;
+	if (!S_ISDIR(n->type) && ino && view_inode(&s->view, ino)->nlink > 1)
+		kind = COPY_DATA; /* every name of a hard-link group shares this copy: it must hold the data */
+	if ((err = node_location(s->nodes, n, &parent, name)))
+		return err;
+	if (!(err = dir_cursor(s, parent, 1, &c)) && !(err = make_copy(s, n, ino, &c, name, kind, &cp))) {
+		pthread_mutex_lock(&n->lock);
+		publish(s, n, &cp, kind);
+		pthread_mutex_unlock(&n->lock);
+	}
+	node_release(s->nodes, parent);
+	return err;
+}
+
+/* With n locked: whether `kind` of a copy is already there. */
+static int has_copy(const struct node *n, enum copy_kind kind)
+{
+	return n->upper && (!n->metacopy || kind == COPY_META);
 }
 
 int copy_up(struct server *s, struct node *n, enum copy_kind kind)
 {
-	struct node *parent;
-	struct cursor c;
-	char name[256];
-	int err;
+	uint64_t lower;
+	int err, upper;
 	pthread_mutex_lock(&n->lock);
-	if (n->upper_fd >= 0) {
-		err = finish_upper(s, n, kind);
+	while (!has_copy(n, kind) && n->copying)
+		pthread_cond_wait(&n->copied, &n->lock);
+	if (has_copy(n, kind)) {
 		pthread_mutex_unlock(&n->lock);
-		return err;
+		return 0;
 	}
+	n->copying = 1;
+	upper = n->upper;
+	lower = n->lower_data;
 	pthread_mutex_unlock(&n->lock);
-	if ((err = node_location(s->nodes, n, &parent, name)))
-		return err;
-	err = dir_cursor(s, parent, 1, &c); /* parents first, without holding the child's lock */
+	err = upper ? fill_metacopy(s, n, lower, kind) : copy_new(s, n, kind);
 	pthread_mutex_lock(&n->lock);
-	if (!err)
-		err = n->upper_fd >= 0 ? finish_upper(s, n, kind) : copy_node(s, n, &c, name, kind);
+	if (!err && upper)
+		n->metacopy = 0;
+	n->copying = 0;
+	pthread_cond_broadcast(&n->copied);
 	pthread_mutex_unlock(&n->lock);
-	node_release(s->nodes, parent);
 	return err;
+}
+
+int copy_is_slow(struct server *s, struct node *n, enum copy_kind kind)
+{
+	int slow;
+	if (!S_ISREG(n->type))
+		return 0;
+	pthread_mutex_lock(&n->lock);
+	if (n->upper)
+		slow = n->metacopy && kind == COPY_DATA;
+	else
+		slow = kind == COPY_DATA || (n->lower_data && view_inode(&s->view, n->lower_data)->nlink > 1);
+	pthread_mutex_unlock(&n->lock);
+	return slow;
 }
 
 int dir_cursor(struct server *s, struct node *dir, int need_upper, struct cursor *c)

@@ -14,6 +14,8 @@ enum copy_kind {
 
 /* Makes sure `n` (and first its parents) has an upper entry with at least `kind` of its data. */
 int copy_up(struct server *s, struct node *n, enum copy_kind kind);
+/* Whether copy_up(n, kind) would copy file data (worth a worker thread). */
+int copy_is_slow(struct server *s, struct node *n, enum copy_kind kind);
 /* The merged directory `dir` as a parent for resolve_entry; with `need_upper`, copied up first. */
 int dir_cursor(struct server *s, struct node *dir, int need_upper, struct cursor *c);
 /* Copies lower object `ino` into directory `dirfd` as `name` (temp, attributes, rename); an

@@ -14,16 +14,10 @@ static uint64_t redirect_target(const struct server *s, const struct cursor *dir
 	return dir->lower_dir ? view_lookup(&s->view, dir->lower_dir, redirect, strlen(redirect)) : 0;
 }
 
-static int open_upper(int dirfd, const char *name, const struct stat *st)
-{
-	int flags = S_ISDIR(st->st_mode) ? O_RDONLY | O_DIRECTORY : O_PATH;
-	return openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
-}
-
-/* The upper half: stat, open and markers of `name` in the upper directory; ENOENT when absent. */
+/* The upper half: stat and markers of `name` in the upper directory (a directory is opened, other
+ * types are not: they are reached through their parent when needed); ENOENT when absent. */
 static int resolve_upper(const struct cursor *dir, const char *name, struct entry *e)
 {
-	int err;
 	if (dir->up_fd < 0)
 		return ENOENT;
 	if (fstatat(dir->up_fd, name, &e->st, AT_SYMLINK_NOFOLLOW))
@@ -32,15 +26,13 @@ static int resolve_upper(const struct cursor *dir, const char *name, struct entr
 		e->whiteout = 1;
 		return 0;
 	}
-	e->up_fd = open_upper(dir->up_fd, name, &e->st);
-	if (e->up_fd < 0)
+	e->upper = 1;
+	if (!S_ISDIR(e->st.st_mode))
+		return S_ISREG(e->st.st_mode) || S_ISLNK(e->st.st_mode) ? read_markers_at(dir->up_fd, name, &e->m) : 0;
+	e->up_fd = openat(dir->up_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (e->up_fd < 0 || fstat(e->up_fd, &e->st))
 		return errno;
-	if (fstat(e->up_fd, &e->st))
-		return errno;
-	if (S_ISDIR(e->st.st_mode) || S_ISREG(e->st.st_mode) || S_ISLNK(e->st.st_mode))
-		if ((err = read_markers(e->up_fd, &e->m)))
-			return err;
-	return 0;
+	return read_markers(e->up_fd, &e->m);
 }
 
 /* Which lower object an upper entry merges (directories) or takes its data from (metacopy files). */
@@ -75,7 +67,7 @@ int resolve_entry(struct server *s, const struct cursor *dir, const char *name, 
 		return err;
 	if (e->whiteout)
 		return 0;
-	if (e->up_fd >= 0) {
+	if (e->upper) {
 		e->exists = 1;
 		e->type = e->st.st_mode & S_IFMT;
 		e->lower = lower_below(s, dir, e);
@@ -107,7 +99,7 @@ static uint64_t origin_of(const struct server *s, const struct entry *e)
 
 uint64_t entry_lower_key(const struct server *s, const struct entry *e)
 {
-	if (e->up_fd < 0)
+	if (!e->upper)
 		return e->lower;
 	return origin_of(s, e);
 }

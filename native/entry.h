@@ -15,7 +15,8 @@ struct cursor {
 struct entry {
 	/* The name exists in the merged view (not absent, not whited out). */
 	int exists;
-	/* The upper entry: an fd (directory fd, or O_PATH), its stat and markers; -1 when none. */
+	/* There is an upper entry: its stat and markers, and for a directory its fd (else -1). */
+	int upper;
 	int up_fd;
 	struct stat st;
 	struct markers m;
@@ -28,6 +29,8 @@ struct entry {
 	uint64_t here;
 	/* File type of the merged entry. */
 	mode_t type;
+	/* Just made through this mount: no xattrs a user could see. */
+	int fresh;
 };
 
 /* Resolves `name` in the merged directory `dir`; 0 (check e->exists) or an errno. */

@@ -49,7 +49,7 @@ static int walk(struct server *s, const char *path, int create, struct walker *w
 			entry_release(e);
 			return ENOENT;
 		}
-		if (e->up_fd < 0 && create && w->c.up_fd >= 0)
+		if (!e->upper && create && w->c.up_fd >= 0)
 			err = copy_lower_into(s, e->lower, COPY_META, w->c.up_fd, comp, &e->up_fd);
 		if (err)
 			return err;
@@ -88,7 +88,7 @@ static int still_lower(struct server *s, const char *path, uint64_t ino)
 {
 	struct walker w;
 	struct entry e;
-	int shown = !walk(s, path, 0, &w, &e) && e.exists && e.up_fd < 0 && e.lower == ino;
+	int shown = !walk(s, path, 0, &w, &e) && e.exists && !e.upper && e.lower == ino;
 	entry_release(&e);
 	walker_done(&w);
 	return shown;
@@ -104,18 +104,18 @@ uint32_t visible_links(struct server *s, uint64_t ino)
 	return n > 1 ? count : n;
 }
 
-void link_aliases(struct server *s, struct node *n, uint64_t ino)
+void link_aliases(struct server *s, uint64_t ino, int fd)
 {
 	char path[4096], src[32];
 	uint32_t count = view_inode(&s->view, ino)->nlink;
-	fd_path(n->upper_fd, src);
+	fd_path(fd, src);
 	for (uint32_t i = 0; i < count; i++) {
 		struct walker w;
 		struct entry e;
 		const char *last;
 		if (alias_path(&s->view, ino, i, path, sizeof path) || !still_lower(s, path, ino))
 			continue;
-		if (!walk(s, path, 1, &w, &e) && e.exists && e.up_fd < 0 && w.c.up_fd >= 0) {
+		if (!walk(s, path, 1, &w, &e) && e.exists && !e.upper && w.c.up_fd >= 0) {
 			struct stat dir;
 			last = strrchr(path, '/') + 1;
 			fstat(w.c.up_fd, &dir);

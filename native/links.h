@@ -7,8 +7,8 @@
 
 #include "server.h"
 
-/* Links every other still-lower name of group `ino` to n's new upper file. */
-void link_aliases(struct server *s, struct node *n, uint64_t ino);
+/* Links every other still-lower name of group `ino` to its new upper copy, held by `fd`. */
+void link_aliases(struct server *s, uint64_t ino, int fd);
 /* How many names of lower group `ino` the merged view still shows as that lower file. */
 uint32_t visible_links(struct server *s, uint64_t ino);
 

@@ -116,17 +116,11 @@ static void lower_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 {
 	struct server *s = server_of(req);
 	const struct view_inode *n = view_inode(&s->view, ino);
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 	(void)fi;
-	if (off < 0 || (uint64_t)off >= n->size) {
+	if (off < 0 || (uint64_t)off >= n->size)
 		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	bv.buf[0].size = size < n->size - off ? size : n->size - off;
-	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = s->layer_fds[n->layer];
-	bv.buf[0].pos = n->data + off;
-	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE); /* replies with an error itself if the read fails */
+	else
+		reply_read(s, req, s->layer_fds[n->layer], n->data + off, size < n->size - off ? size : n->size - off);
 }
 
 static void lower_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

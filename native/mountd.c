@@ -17,11 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pool.h"
 #include "server.h"
+
+/* Threads for the requests that may wait for the disk. */
+#define WORKERS 8
 
 struct options {
 	const char *view, *store, *mountpoint, *upper, *work;
@@ -131,6 +136,24 @@ static int open_layers(struct server *s, const char *store)
 	return s->layer_fds ? 0 : ENOMEM;
 }
 
+/* A container mount holds an fd for every upper inode the kernel has looked up: allow as many
+ * as the system does (fs.nr_open), not the 1,024 a shell starts with. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r = { 0, 0 };
+	unsigned long max = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+	if (f && fscanf(f, "%lu", &max) == 1 && max > 0)
+		r.rlim_cur = r.rlim_max = max;
+	if (f)
+		fclose(f);
+	if (!r.rlim_cur || setrlimit(RLIMIT_NOFILE, &r)) {
+		getrlimit(RLIMIT_NOFILE, &r);
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
 void server_ready(struct server *s)
 {
 	if (s->ready_fd < 0)
@@ -164,7 +187,6 @@ static void *stop_on_signal(void *arg)
 static int serve(struct server *s, const struct options *o)
 {
 	struct stopper st = { .mountpoint = o->mountpoint };
-	struct fuse_loop_config *cfg;
 	pthread_t stopper;
 	int err;
 	sigemptyset(&st.signals);
@@ -181,12 +203,11 @@ static int serve(struct server *s, const struct options *o)
 	pthread_create(&stopper, NULL, stop_on_signal, &st);
 	pthread_detach(stopper);
 	logf_("serving %s (%llu inodes, %u layers)", o->mountpoint, (unsigned long long)s->view.h->inode_count, s->view.h->layer_count);
-	cfg = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_clone_fd(cfg, 1);
-	fuse_loop_cfg_set_idle_threads(cfg, 4);
-	fuse_loop_cfg_set_max_threads(cfg, 32);
-	err = fuse_session_loop_mt(s->se, cfg);
-	fuse_loop_cfg_destroy(cfg);
+	/* One thread reads and answers requests; reads, data copy-ups and fsyncs go to workers. */
+	s->pool = pool_start(WORKERS);
+	err = fuse_session_loop(s->se);
+	pool_stop(s->pool);
+	s->pool = NULL;
 	fuse_session_unmount(s->se);
 	logf_("stopped");
 	return err ? 1 : 0;
@@ -206,6 +227,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)s.view.h->dirent_count, s.view.h->layer_count);
 		return 0;
 	}
+	raise_fd_limit();
 	if (open_layers(&s, o.store))
 		return 3;
 	s.timeout = o.timeout;

@@ -12,9 +12,16 @@ struct map {
 	size_t size, count;
 };
 
+struct fd_lru {
+	pthread_mutex_t lock;
+	struct node *head, *tail;
+	size_t count, limit;
+};
+
 struct node_table {
 	pthread_mutex_t lock;
 	struct map lower, upper;
+	struct fd_lru lru;
 };
 
 static size_t hash64(uint64_t x)
@@ -108,8 +115,11 @@ static struct node *find_lower(struct map *m, uint64_t key)
 struct node_table *node_table_new(void)
 {
 	struct node_table *t = calloc(1, sizeof *t);
-	if (t)
+	if (t) {
 		pthread_mutex_init(&t->lock, NULL);
+		pthread_mutex_init(&t->lru.lock, NULL);
+		t->lru.limit = 1024;
+	}
 	return t;
 }
 
@@ -131,6 +141,7 @@ struct node *node_alloc(mode_t type, struct node *parent, const char *name)
 		return NULL;
 	}
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->copied, NULL);
 	n->type = type;
 	n->upper_fd = n->data_fd = -1;
 	n->parent = parent;
@@ -175,6 +186,7 @@ struct node *node_insert(struct node_table *t, struct node *n)
 
 void node_free(struct node *n)
 {
+	pthread_cond_destroy(&n->copied);
 	pthread_mutex_destroy(&n->lock);
 	free(n->name);
 	free(n);
@@ -201,6 +213,8 @@ static struct node *unlink_dead(struct node_table *t, struct node *n)
 		map_remove(&t->lower, n, 0);
 	if (n->up_ino)
 		map_remove(&t->upper, n, 1);
+	if (n->fd_cached)
+		fd_cache_remove(t, n);
 	if (n->upper_fd >= 0)
 		close(n->upper_fd);
 	if (n->data_fd >= 0)
@@ -275,4 +289,86 @@ int node_location(struct node_table *t, struct node *n, struct node **parent, ch
 	}
 	pthread_mutex_unlock(&t->lock);
 	return err;
+}
+
+static void lru_unlink(struct fd_lru *l, struct node *n)
+{
+	if (n->lru_prev)
+		n->lru_prev->lru_next = n->lru_next;
+	else
+		l->head = n->lru_next;
+	if (n->lru_next)
+		n->lru_next->lru_prev = n->lru_prev;
+	else
+		l->tail = n->lru_prev;
+	n->lru_prev = n->lru_next = NULL;
+}
+
+static void lru_push(struct fd_lru *l, struct node *n)
+{
+	n->lru_prev = NULL;
+	n->lru_next = l->head;
+	if (l->head)
+		l->head->lru_prev = n;
+	l->head = n;
+	if (!l->tail)
+		l->tail = n;
+}
+
+/* Closes the fd of the least recently used idle nodes until the cache fits; busy ones move up. */
+static void lru_shrink(struct fd_lru *l)
+{
+	for (size_t tries = l->count; l->count > l->limit && tries > 0 && l->tail; tries--) {
+		struct node *n = l->tail;
+		int closed = 0;
+		if (!pthread_mutex_trylock(&n->lock)) {
+			if (!n->fd_users && n->fd_cached && !n->pinned) {
+				close(n->upper_fd);
+				n->upper_fd = -1;
+				n->fd_cached = 0;
+				closed = 1;
+			}
+			pthread_mutex_unlock(&n->lock);
+		}
+		lru_unlink(l, n);
+		if (closed)
+			l->count--;
+		else
+			lru_push(l, n);
+	}
+}
+
+void fd_cache_limit(struct node_table *t, size_t limit)
+{
+	t->lru.limit = limit;
+}
+
+void fd_cache_add(struct node_table *t, struct node *n)
+{
+	pthread_mutex_lock(&t->lru.lock);
+	lru_push(&t->lru, n);
+	t->lru.count++;
+	lru_shrink(&t->lru);
+	pthread_mutex_unlock(&t->lru.lock);
+}
+
+void fd_cache_touch(struct node_table *t, struct node *n)
+{
+	pthread_mutex_lock(&t->lru.lock);
+	if (n->fd_cached && t->lru.head != n) {
+		lru_unlink(&t->lru, n);
+		lru_push(&t->lru, n);
+	}
+	pthread_mutex_unlock(&t->lru.lock);
+}
+
+void fd_cache_remove(struct node_table *t, struct node *n)
+{
+	pthread_mutex_lock(&t->lru.lock);
+	if (n->fd_cached) {
+		lru_unlink(&t->lru, n);
+		t->lru.count--;
+		n->fd_cached = 0;
+	}
+	pthread_mutex_unlock(&t->lru.lock);
 }

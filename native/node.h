@@ -19,7 +19,11 @@ struct node {
 	/* What the node is; everything below is protected by `lock`. */
 	pthread_mutex_t lock;
 	mode_t type;
-	/* The upper entry: a directory fd for directories, an O_PATH fd otherwise; -1 while lower only. */
+	/* The node has an entry in the upper layer. */
+	unsigned upper : 1;
+	/* Directories with an upper entry: its fd. Other types: -1, or an O_PATH fd kept once the
+	 * name the node was last seen under may be gone (see node_pin); files are reopened through
+	 * their parent otherwise, since a container may hold more files than a process may hold fds. */
 	int upper_fd;
 	/* An O_RDONLY fd on the upper data, opened when a reader needs it after a copy-up; -1 if none. */
 	int data_fd;
@@ -30,13 +34,24 @@ struct node {
 	/* Lower-only files with several names: how many of them the merged view still shows. */
 	uint32_t lower_nlink;
 	unsigned metacopy : 1;
+	/* Made through this mount and given no xattr since: getxattr needs no system call. */
+	unsigned bare : 1;
+	/* A copy-up of this node is under way (in a thread that holds no lock while copying); the
+	 * others wait on `copied`. */
+	int copying;
+	pthread_cond_t copied;
 	/* The inode number reported: the lower inode it came from, or 2^40 + the upper host inode. */
 	uint64_t st_ino;
 	/* Where the node was last seen: directories have exactly one parent; files the last one. */
 	struct node *parent;
 	char *name;
-	/* Hash chains of the node table. */
-	struct node *next_lower, *next_upper;
+	/* Operations using upper_fd right now; while non-zero the fd cache leaves it open. */
+	uint32_t fd_users;
+	/* upper_fd is a cached reopen (closed when the cache needs room; set under both the node's
+	 * and the cache's lock), or pinned (kept). Not bit-fields: other fields' locks differ. */
+	int fd_cached, pinned;
+	/* Hash chains of the node table, and the fd cache's list (most recently used first). */
+	struct node *next_lower, *next_upper, *lru_prev, *lru_next;
 };
 
 struct node_table;
@@ -66,5 +81,13 @@ void node_release(struct node_table *t, struct node *n);
 int node_location(struct node_table *t, struct node *n, struct node **parent, char name[256]);
 
 struct node *node_alloc(mode_t type, struct node *parent, const char *name);
+
+/* The fd cache: reopened upper fds of non-directories stay with their node, at most `limit` of
+ * them; the least recently used fd not in use is closed to make room. Call with n->lock free. */
+void fd_cache_limit(struct node_table *t, size_t limit);
+void fd_cache_add(struct node_table *t, struct node *n);
+void fd_cache_touch(struct node_table *t, struct node *n);
+/* Takes `n` out of the cache (it is pinned, or going away); its fd stays open. */
+void fd_cache_remove(struct node_table *t, struct node *n);
 
 #endif

@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "links.h"
+#include "node-fd.h"
 
 static void want(struct fuse_conn_info *conn, unsigned cap)
 {
@@ -47,17 +49,18 @@ static void stat_lower(struct server *s, struct node *n, uint64_t ino, struct st
 
 int node_stat(struct server *s, struct node *n, struct stat *st)
 {
-	int err = 0;
-	pthread_mutex_lock(&n->lock);
-	if (n->upper_fd < 0) {
+	int fd, err = 0;
+	if (!n->upper) {
 		stat_lower(s, n, S_ISDIR(n->type) ? n->lower_dir : n->lower_data, st);
-	} else if (fstat(n->upper_fd, st)) {
-		err = errno;
-	} else if (S_ISDIR(n->type) && n->lower_dir && n != s->root) {
-		st->st_nlink = 1; /* as overlayfs: a merged directory does not count its subdirectories */
-	} else if (n->metacopy && n->lower_data) {
-		st->st_blocks = (view_inode(&s->view, n->lower_data)->size + 511) / 512;
+	} else if (!(err = node_fd_get(s, n, &fd))) {
+		err = fstat(fd, st) ? errno : 0;
+		node_fd_put(n, fd);
 	}
+	pthread_mutex_lock(&n->lock);
+	if (n->upper && S_ISDIR(n->type) && n->lower_dir && n != s->root)
+		st->st_nlink = 1; /* as overlayfs: a merged directory does not count its subdirectories */
+	else if (n->upper && n->metacopy && n->lower_data)
+		st->st_blocks = (view_inode(&s->view, n->lower_data)->size + 511) / 512;
 	st->st_ino = n->st_ino;
 	pthread_mutex_unlock(&n->lock);
 	return err;
@@ -74,11 +77,13 @@ static struct node *new_node(struct server *s, struct node *parent, const char *
 		n->lower_dir = e->lower;
 	else
 		n->lower_data = e->lower;
-	if (e->up_fd >= 0) {
-		n->upper_fd = e->up_fd;
+	if (e->upper) {
+		n->upper = 1;
+		n->upper_fd = e->up_fd; /* a directory's fd; -1 for the others */
 		n->up_dev = e->st.st_dev;
 		n->up_ino = e->st.st_ino;
 		n->metacopy = e->m.metacopy && e->lower;
+		n->bare = e->fresh;
 		e->up_fd = -1;
 	} else if (!S_ISDIR(e->type) && view_inode(&s->view, e->lower)->nlink > 1) {
 		n->lower_nlink = visible_links(s, e->lower);
@@ -92,7 +97,8 @@ static void adopt(struct server *s, struct node *n, struct node *parent, const c
 {
 	int took = 0;
 	pthread_mutex_lock(&n->lock);
-	if (n->upper_fd < 0 && e->up_fd >= 0) {
+	if (!n->upper && e->upper) {
+		n->upper = 1;
 		n->upper_fd = e->up_fd;
 		n->metacopy = e->m.metacopy && e->lower;
 		e->up_fd = -1;
@@ -107,7 +113,7 @@ static void adopt(struct server *s, struct node *n, struct node *parent, const c
 
 int node_from_entry(struct server *s, struct node *parent, const char *name, struct entry *e, struct node **out)
 {
-	int up = e->up_fd >= 0;
+	int up = e->upper;
 	struct node *n = node_find(s->nodes, up ? e->st.st_dev : 0, up ? e->st.st_ino : 0, entry_lower_key(s, e)), *made;
 	if (!n) {
 		made = new_node(s, parent, name, e);
@@ -123,6 +129,15 @@ int node_from_entry(struct server *s, struct node *parent, const char *name, str
 	adopt(s, n, parent, name, e);
 	*out = n;
 	return 0;
+}
+
+void entry_of_stat(struct server *s, struct node *n, const struct stat *st, struct fuse_entry_param *ep)
+{
+	memset(ep, 0, sizeof *ep);
+	ep->ino = ino_of(s, n);
+	ep->attr_timeout = ep->entry_timeout = s->timeout;
+	ep->attr = *st;
+	ep->attr.st_ino = n->st_ino;
 }
 
 int entry_of_node(struct server *s, struct node *n, struct fuse_entry_param *ep)
@@ -198,11 +213,11 @@ static void ovl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 /* One fewer visible name for a lower-only hard-link group. */
 void drop_lower_name(struct server *s, struct entry *e)
 {
-	struct node *n = e->up_fd < 0 ? node_find(s->nodes, 0, 0, e->lower) : NULL;
+	struct node *n = !e->upper ? node_find(s->nodes, 0, 0, e->lower) : NULL;
 	if (!n)
 		return;
 	pthread_mutex_lock(&n->lock);
-	if (n->upper_fd < 0 && n->lower_nlink > 0)
+	if (!n->upper && n->lower_nlink > 0)
 		n->lower_nlink--;
 	pthread_mutex_unlock(&n->lock);
 	node_forget(s->nodes, n, 1);
@@ -236,19 +251,16 @@ static int set_size(int upper_fd, struct fuse_file_info *fi, off_t size)
 	return truncate(path, size) ? errno : 0;
 }
 
-static int do_setattr(struct server *s, struct node *n, const struct stat *attr, int to_set, struct fuse_file_info *fi)
+static int apply_attrs(int fd, mode_t type, const struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
-	enum copy_kind kind = !(to_set & FUSE_SET_ATTR_SIZE) ? COPY_META : attr->st_size ? COPY_DATA : COPY_EMPTY;
 	char path[32];
-	int err = copy_up(s, n, kind), fd = n->upper_fd;
-	if (err)
-		return err;
+	int err;
 	fd_path(fd, path);
 	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 	    fchownat(fd, "", to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
 		     to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return errno;
-	if ((to_set & FUSE_SET_ATTR_MODE) && !S_ISLNK(n->type) && chmod(path, attr->st_mode & 07777))
+	if ((to_set & FUSE_SET_ATTR_MODE) && !S_ISLNK(type) && chmod(path, attr->st_mode & 07777))
 		return errno;
 	if ((to_set & FUSE_SET_ATTR_SIZE) && (err = set_size(fd, fi, attr->st_size)))
 		return err;
@@ -257,18 +269,69 @@ static int do_setattr(struct server *s, struct node *n, const struct stat *attr,
 	return 0;
 }
 
-static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+static int do_setattr(struct server *s, struct node *n, const struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
-	struct server *s = server_of(req);
-	struct node *n = node_of(s, ino);
+	enum copy_kind kind = !(to_set & FUSE_SET_ATTR_SIZE) ? COPY_META : attr->st_size ? COPY_DATA : COPY_EMPTY;
+	int fd, err = copy_up(s, n, kind);
+	if (err || (err = node_fd_get(s, n, &fd)))
+		return err;
+	err = apply_attrs(fd, n->type, attr, to_set, fi);
+	node_fd_put(n, fd);
+	return err;
+}
+
+/* A request handed to a worker, with copies of what the kernel passed. */
+struct op_job {
+	fuse_req_t req;
+	fuse_ino_t ino;
+	struct stat attr;
+	int to_set, has_fi, datasync;
+	struct fuse_file_info fi;
+};
+
+static struct op_job *job_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct op_job *j = calloc(1, sizeof *j);
+	if (!j)
+		return NULL;
+	j->req = req;
+	j->ino = ino;
+	j->has_fi = fi != NULL;
+	if (fi)
+		j->fi = *fi;
+	return j;
+}
+
+static void setattr_now(void *arg)
+{
+	struct op_job *j = arg;
+	struct server *s = server_of(j->req);
+	struct node *n = node_of(s, j->ino);
 	struct stat st;
-	int err = do_setattr(s, n, attr, to_set, fi);
+	int err = do_setattr(s, n, &j->attr, j->to_set, j->has_fi ? &j->fi : NULL);
 	if (!err)
 		err = node_stat(s, n, &st);
 	if (err)
-		fuse_reply_err(req, err);
+		fuse_reply_err(j->req, err);
 	else
-		fuse_reply_attr(req, &st, s->timeout);
+		fuse_reply_attr(j->req, &st, s->timeout);
+	free(j);
+}
+
+static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	struct server *s = server_of(req);
+	struct op_job *j = job_of(req, ino, fi);
+	if (!j) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	j->attr = *attr;
+	j->to_set = to_set;
+	if ((to_set & FUSE_SET_ATTR_SIZE) && copy_is_slow(s, node_of(s, ino), attr->st_size ? COPY_DATA : COPY_EMPTY))
+		defer(s, setattr_now, j); /* a data copy-up: not on the thread that reads requests */
+	else
+		setattr_now(j);
 }
 
 static void ovl_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -277,10 +340,19 @@ static void ovl_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct node *n = node_of(s, ino);
 	char buf[4097];
 	ssize_t len;
-	if (n->upper_fd >= 0 && (len = readlinkat(n->upper_fd, "", buf, sizeof buf - 1)) >= 0) {
-		fuse_reply_buf(req, buf, len);
-	} else if (n->upper_fd >= 0) {
-		fuse_reply_err(req, errno);
+	int fd, err;
+	if (n->upper) {
+		if ((err = node_fd_get(s, n, &fd))) {
+			fuse_reply_err(req, err);
+			return;
+		}
+		len = readlinkat(fd, "", buf, sizeof buf - 1);
+		err = errno;
+		node_fd_put(n, fd);
+		if (len < 0)
+			fuse_reply_err(req, err);
+		else
+			fuse_reply_buf(req, buf, len);
 	} else {
 		const struct view_inode *l = view_inode(&s->view, n->lower_data);
 		fuse_reply_buf(req, (const char *)view_name(&s->view, l->data), l->size);
@@ -307,7 +379,7 @@ int open_handle(struct server *s, struct node *n, int flags, struct handle **out
 	int writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 	struct handle *h;
 	char path[32];
-	int err = writing ? copy_up(s, n, flags & O_TRUNC ? COPY_EMPTY : COPY_DATA) : 0;
+	int fd, err = writing ? copy_up(s, n, flags & O_TRUNC ? COPY_EMPTY : COPY_DATA) : 0;
 	if (err)
 		return err;
 	h = calloc(1, sizeof *h);
@@ -315,13 +387,12 @@ int open_handle(struct server *s, struct node *n, int flags, struct handle **out
 		return ENOMEM;
 	h->node = n;
 	h->fd = -1;
-	pthread_mutex_lock(&n->lock);
-	if (n->upper_fd >= 0 && !n->metacopy) {
-		fd_path(n->upper_fd, path);
+	if (n->upper && !n->metacopy && !(err = node_fd_get(s, n, &fd))) {
+		fd_path(fd, path);
 		h->fd = open(path, upper_open_flags(s, flags));
 		err = h->fd < 0 ? errno : 0;
+		node_fd_put(n, fd);
 	}
-	pthread_mutex_unlock(&n->lock);
 	if (err) {
 		free(h);
 		return err;
@@ -331,24 +402,39 @@ int open_handle(struct server *s, struct node *n, int flags, struct handle **out
 	return 0;
 }
 
+static void open_now(void *arg)
+{
+	struct op_job *j = arg;
+	struct server *s = server_of(j->req);
+	struct handle *h;
+	int err = open_handle(s, node_of(s, j->ino), j->fi.flags, &h);
+	if (err) {
+		fuse_reply_err(j->req, err);
+	} else {
+		j->fi.fh = (uintptr_t)h;
+		j->fi.keep_cache = 1; /* every change goes through this mount's page cache */
+		j->fi.noflush = 1;
+		if (fuse_reply_open(j->req, &j->fi) == -ENOENT) { /* the opener was interrupted */
+			node_release(s->nodes, h->node);
+			if (h->fd >= 0)
+				close(h->fd);
+			free(h);
+		}
+	}
+	free(j);
+}
+
 static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct server *s = server_of(req);
-	struct handle *h;
-	int err = open_handle(s, node_of(s, ino), fi->flags, &h);
-	if (err) {
-		fuse_reply_err(req, err);
-		return;
-	}
-	fi->fh = (uintptr_t)h;
-	fi->keep_cache = 1; /* every change goes through this mount's page cache */
-	fi->noflush = 1;
-	if (fuse_reply_open(req, fi) == -ENOENT) { /* the opener was interrupted */
-		node_release(s->nodes, h->node);
-		if (h->fd >= 0)
-			close(h->fd);
-		free(h);
-	}
+	struct op_job *j = job_of(req, ino, fi);
+	int writing = (fi->flags & O_ACCMODE) != O_RDONLY && !(fi->flags & O_TRUNC);
+	if (!j)
+		fuse_reply_err(req, ENOMEM);
+	else if (writing && copy_is_slow(s, node_of(s, ino), COPY_DATA))
+		defer(s, open_now, j); /* a data copy-up: not on the thread that reads requests */
+	else
+		open_now(j);
 }
 
 /* Where a read of `h` gets its bytes: the handle's fd, the node's upper data (copied up after
@@ -365,13 +451,15 @@ static int read_source(struct server *s, struct handle *h, int *fd, off_t *base,
 		return 0;
 	}
 	pthread_mutex_lock(&n->lock);
-	if (n->upper_fd >= 0 && !n->metacopy) {
-		if (n->data_fd < 0) {
-			fd_path(n->upper_fd, path);
+	if (n->upper && !n->metacopy) {
+		int up;
+		if (n->data_fd < 0 && !(err = node_fd_get_held(s, n, &up))) {
+			fd_path(up, path);
 			n->data_fd = open(path, O_RDONLY | O_CLOEXEC);
+			err = n->data_fd < 0 ? errno : 0;
+			node_fd_put_held(n, up);
 		}
 		*fd = n->data_fd;
-		err = *fd < 0 ? errno : 0;
 	} else {
 		const struct view_inode *l = view_inode(&s->view, n->lower_data);
 		*fd = s->layer_fds[l->layer];
@@ -385,26 +473,16 @@ static int read_source(struct server *s, struct handle *h, int *fd, off_t *base,
 static void ovl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct server *s = server_of(req);
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 	uint64_t limit;
 	off_t base;
 	int fd, err = read_source(s, (struct handle *)(uintptr_t)fi->fh, &fd, &base, &limit);
 	(void)ino;
-	if (err) {
+	if (err)
 		fuse_reply_err(req, err);
-		return;
-	}
-	if (limit != UINT64_MAX) { /* lower data: stay inside the file's bytes in the tar */
-		if ((uint64_t)off >= limit) {
-			fuse_reply_buf(req, NULL, 0);
-			return;
-		}
-		bv.buf[0].size = size < limit - off ? size : limit - off;
-	}
-	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = fd;
-	bv.buf[0].pos = base + off;
-	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	else if (limit != UINT64_MAX && (uint64_t)off >= limit) /* lower data: stay inside the file's bytes in the tar */
+		fuse_reply_buf(req, NULL, 0);
+	else
+		reply_read(s, req, fd, base + off, limit != UINT64_MAX && size > limit - off ? limit - off : size);
 }
 
 static void ovl_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off, struct fuse_file_info *fi)
@@ -446,23 +524,38 @@ static void ovl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	fuse_reply_err(req, 0);
 }
 
+static void fsync_now(void *arg)
+{
+	struct op_job *j = arg;
+	struct server *s = server_of(j->req);
+	int fd = j->has_fi ? ((struct handle *)(uintptr_t)j->fi.fh)->fd : node_of(s, j->ino)->upper_fd; /* a directory keeps its fd */
+	if (fd < 0)
+		fuse_reply_err(j->req, 0);
+	else
+		fuse_reply_err(j->req, (j->datasync ? fdatasync(fd) : fsync(fd)) ? errno : 0);
+	free(j);
+}
+
+static void sync_later(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct op_job *j = job_of(req, ino, fi);
+	if (!j) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	j->datasync = datasync;
+	defer(server_of(req), fsync_now, j); /* it waits for the disk */
+}
+
 static void ovl_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	(void)ino;
-	if (h->fd < 0)
-		fuse_reply_err(req, 0);
-	else
-		fuse_reply_err(req, (datasync ? fdatasync(h->fd) : fsync(h->fd)) ? errno : 0);
+	sync_later(req, ino, datasync, fi);
 }
 
 static void ovl_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct server *s = server_of(req);
-	struct node *n = node_of(s, ino);
 	(void)fi;
-	(void)datasync;
-	fuse_reply_err(req, n->upper_fd >= 0 && fsync(n->upper_fd) ? errno : 0);
+	sync_later(req, ino, datasync, NULL);
 }
 
 static void ovl_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, struct fuse_file_info *fi)
@@ -506,10 +599,10 @@ static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 	const uint8_t *val;
 	size_t len;
 	ssize_t got;
-	int err;
-	if (is_internal_xattr(name)) {
+	int err, fd;
+	if (is_internal_xattr(name) || (n->upper && n->bare)) {
 		fuse_reply_err(req, ENODATA);
-	} else if (n->upper_fd < 0) {
+	} else if (!n->upper) {
 		err = view_getxattr(&s->view, S_ISDIR(n->type) ? n->lower_dir : n->lower_data, name, &val, &len);
 		if (err || (size && size < len))
 			fuse_reply_err(req, err ? err : ERANGE);
@@ -517,9 +610,14 @@ static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 			reply_xattr(req, val, len, size);
 	} else if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
+	} else if ((err = node_fd_get(s, n, &fd))) {
+		fuse_reply_err(req, err);
 	} else {
-		fd_path(n->upper_fd, path);
+		fd_path(fd, path);
 		got = getxattr(path, name, buf, size);
+		err = errno;
+		node_fd_put(n, fd);
+		errno = err;
 		reply_xattr(req, buf, got, size);
 	}
 	free(buf);
@@ -546,11 +644,19 @@ static void ovl_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct node *n = node_of(s, ino);
 	char path[32], buf[65536];
 	ssize_t len;
-	if (n->upper_fd < 0) {
+	int fd, err;
+	if (n->upper && n->bare) {
+		len = 0;
+	} else if (!n->upper) {
 		len = view_listxattr(&s->view, S_ISDIR(n->type) ? n->lower_dir : n->lower_data, buf, sizeof buf);
+	} else if ((err = node_fd_get(s, n, &fd))) {
+		len = -1, errno = err;
 	} else {
-		fd_path(n->upper_fd, path);
+		fd_path(fd, path);
 		len = listxattr(path, buf, sizeof buf);
+		err = errno;
+		node_fd_put(n, fd);
+		errno = err;
 	}
 	if (len > (ssize_t)sizeof buf)
 		len = -1, errno = E2BIG;
@@ -565,15 +671,19 @@ static void ovl_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static int do_setxattr(struct server *s, struct node *n, const char *name, const char *value, size_t size, int flags)
 {
 	char path[32];
-	int err;
+	int err, fd;
 	if (is_internal_xattr(name))
 		return EPERM;
-	if ((err = copy_up(s, n, COPY_META)))
+	if ((err = copy_up(s, n, COPY_META)) || (err = node_fd_get(s, n, &fd)))
 		return err;
-	fd_path(n->upper_fd, path);
+	n->bare = 0;
+	fd_path(fd, path);
 	if (value)
-		return setxattr(path, name, value, size, flags) ? errno : 0;
-	return removexattr(path, name) ? errno : 0;
+		err = setxattr(path, name, value, size, flags) ? errno : 0;
+	else
+		err = removexattr(path, name) ? errno : 0;
+	node_fd_put(n, fd);
+	return err;
 }
 
 static void ovl_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
@@ -589,7 +699,7 @@ static void ovl_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	const uint8_t *val;
 	size_t len;
 	/* removing what the lower entry does not have changes nothing: no copy-up for an ENODATA */
-	if (n->upper_fd < 0 && !is_internal_xattr(name) &&
+	if (!n->upper && !is_internal_xattr(name) &&
 	    view_getxattr(&s->view, S_ISDIR(n->type) ? n->lower_dir : n->lower_data, name, &val, &len))
 		fuse_reply_err(req, ENODATA);
 	else
@@ -622,6 +732,14 @@ static void clean_work(int work_fd)
 	closedir(d);
 }
 
+/* Reopened file fds kept for later operations: a quarter of what the process may open. */
+static size_t fd_budget(void)
+{
+	struct rlimit r;
+	size_t n = getrlimit(RLIMIT_NOFILE, &r) ? 1024 : r.rlim_cur / 4;
+	return n < 64 ? 64 : n > 16384 ? 16384 : n;
+}
+
 int overlay_open(struct server *s, const char *upper, const char *work)
 {
 	struct markers m;
@@ -644,6 +762,7 @@ int overlay_open(struct server *s, const char *upper, const char *work)
 		return ENOMEM;
 	if (!m.origin && (err = copy_attrs(s, 1, s->upper_fd, COPY_META))) /* a fresh upper root takes the image root's looks, once */
 		return err;
+	s->root->upper = 1;
 	s->root->upper_fd = s->upper_fd;
 	s->root->lower_dir = m.opaque ? 0 : 1;
 	s->root->st_ino = 1;
@@ -651,6 +770,7 @@ int overlay_open(struct server *s, const char *upper, const char *work)
 	s->root->up_ino = st.st_ino;
 	node_insert(s->nodes, s->root);
 	node_hold(s->nodes, s->root); /* the root lives as long as the mount */
+	fd_cache_limit(s->nodes, fd_budget());
 	umask(0); /* modes arrive with the caller's umask applied; ours must not apply again */
 	return 0;
 }

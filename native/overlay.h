@@ -31,6 +31,8 @@ int node_from_entry(struct server *s, struct node *parent, const char *name, str
 int overlay_lookup(struct server *s, struct node *parent, const char *name, struct fuse_entry_param *ep);
 /* An entry reply for node `n` (whose lookup is already counted). */
 int entry_of_node(struct server *s, struct node *n, struct fuse_entry_param *ep);
+/* The same from a stat of its upper entry taken just now. */
+void entry_of_stat(struct server *s, struct node *n, const struct stat *st, struct fuse_entry_param *ep);
 /* Resolves `name` in directory node `dir`, copying `dir` up first when `need_upper`. */
 int resolve_in(struct server *s, struct node *dir, const char *name, int need_upper, struct cursor *c, struct entry *e);
 /* Whether merged directory entry `e` (in cursor `c` as `name`) has no visible children. */

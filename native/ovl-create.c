@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "node-fd.h"
 #include "overlay.h"
 
 /* What to make, and the fd a new regular file was opened with. */
@@ -127,23 +128,40 @@ static int reserved_name(const char *name)
 	return !strncmp(name, ".wh.", 4); /* OCI whiteout names: a layer made from this mount could not hold them */
 }
 
-/* Makes `name` in `parent` as `sp` says and gives back its node with one lookup counted. */
-static int make_entry(fuse_req_t req, struct server *s, struct node *parent, const char *name, struct spec *sp, struct node **out)
+/* The entry just made: its stat (the new file's own fd, else by name) and, for a directory, its fd. */
+static int fresh_entry(const struct cursor *c, const char *name, const struct spec *sp, int opaque, struct entry *e)
+{
+	memset(e, 0, sizeof *e);
+	e->up_fd = -1;
+	e->exists = e->upper = e->fresh = 1;
+	e->type = sp->type;
+	e->m.opaque = opaque;
+	if (sp->type == S_IFDIR && (e->up_fd = openat(c->up_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno;
+	if (sp->fd >= 0 ? fstat(sp->fd, &e->st) : e->up_fd >= 0 ? fstat(e->up_fd, &e->st) : fstatat(c->up_fd, name, &e->st, AT_SYMLINK_NOFOLLOW))
+		return errno;
+	return 0;
+}
+
+/* Makes `name` in `parent` as `sp` says and gives back its node (one lookup counted) and stat. */
+static int make_entry(fuse_req_t req, struct server *s, struct node *parent, const char *name, struct spec *sp, struct node **out, struct stat *st)
 {
 	struct cursor c;
 	struct entry e;
-	int err = reserved_name(name) ? EINVAL : resolve_in(s, parent, name, 1, &c, &e);
+	int whiteout, err = reserved_name(name) ? EINVAL : resolve_in(s, parent, name, 1, &c, &e);
 	if (err)
 		return err;
+	whiteout = e.whiteout;
 	if (e.exists)
 		err = EEXIST;
 	else
-		err = make_in_place(req, s, &c, name, e.whiteout, sp);
+		err = make_in_place(req, s, &c, name, whiteout, sp);
 	entry_release(&e);
-	if (!err && !(err = resolve_entry(s, &c, name, &e))) {
-		err = e.exists ? node_from_entry(s, parent, name, &e, out) : ENOENT;
-		entry_release(&e);
+	if (!err && !(err = fresh_entry(&c, name, sp, whiteout && sp->type == S_IFDIR, &e))) {
+		*st = e.st;
+		err = node_from_entry(s, parent, name, &e, out);
 	}
+	entry_release(&e);
 	if (err && sp->fd >= 0) {
 		close(sp->fd);
 		sp->fd = -1;
@@ -151,10 +169,13 @@ static int make_entry(fuse_req_t req, struct server *s, struct node *parent, con
 	return err;
 }
 
-static void reply_made(fuse_req_t req, struct server *s, int err, struct node *n)
+/* The entry reply for a new node `n` (its stat `st` taken when it was made, or NULL). */
+static void reply_made(fuse_req_t req, struct server *s, int err, struct node *n, const struct stat *st)
 {
 	struct fuse_entry_param ep;
-	if (!err && (err = entry_of_node(s, n, &ep)))
+	if (!err && st)
+		entry_of_stat(s, n, st, &ep);
+	else if (!err && (err = entry_of_node(s, n, &ep)))
 		node_forget(s->nodes, n, 1);
 	if (err)
 		fuse_reply_err(req, err);
@@ -167,8 +188,9 @@ void ovl_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	struct server *s = server_of(req);
 	struct spec sp = { .type = S_IFDIR, .mode = mode, .fd = -1 };
 	struct node *n = NULL;
-	int err = make_entry(req, s, node_of(s, parent), name, &sp, &n);
-	reply_made(req, s, err, n);
+	struct stat st;
+	int err = make_entry(req, s, node_of(s, parent), name, &sp, &n, &st);
+	reply_made(req, s, err, n, &st);
 }
 
 void ovl_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -176,10 +198,11 @@ void ovl_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct server *s = server_of(req);
 	struct spec sp = { .type = mode & S_IFMT, .mode = mode, .rdev = rdev, .fd = -1 };
 	struct node *n = NULL;
+	struct stat st;
 	int err = S_ISCHR(mode) && rdev == makedev(0, 0) ? EPERM : 0; /* it would read as a whiteout */
 	if (!err)
-		err = make_entry(req, s, node_of(s, parent), name, &sp, &n);
-	reply_made(req, s, err, n);
+		err = make_entry(req, s, node_of(s, parent), name, &sp, &n, &st);
+	reply_made(req, s, err, n, &st);
 }
 
 void ovl_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -187,8 +210,9 @@ void ovl_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 	struct server *s = server_of(req);
 	struct spec sp = { .type = S_IFLNK, .mode = 0777, .target = link, .fd = -1 };
 	struct node *n = NULL;
-	int err = make_entry(req, s, node_of(s, parent), name, &sp, &n);
-	reply_made(req, s, err, n);
+	struct stat st;
+	int err = make_entry(req, s, node_of(s, parent), name, &sp, &n, &st);
+	reply_made(req, s, err, n, &st);
 }
 
 void ovl_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
@@ -196,13 +220,14 @@ void ovl_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	struct server *s = server_of(req);
 	struct spec sp = { .type = S_IFREG, .mode = mode, .flags = fi->flags, .fd = -1 };
 	struct fuse_entry_param ep;
-	struct handle *h;
+	struct handle *h = NULL;
 	struct node *n = NULL;
-	int err = make_entry(req, s, node_of(s, parent), name, &sp, &n);
+	struct stat st;
+	int err = make_entry(req, s, node_of(s, parent), name, &sp, &n, &st);
 	if (!err && !(h = calloc(1, sizeof *h)))
 		err = ENOMEM;
-	if (!err && (err = entry_of_node(s, n, &ep)))
-		free(h);
+	if (!err)
+		entry_of_stat(s, n, &st, &ep);
 	if (err) {
 		if (n)
 			node_forget(s->nodes, n, 1);
@@ -220,35 +245,71 @@ void ovl_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	fuse_reply_create(req, &ep, fi);
 }
 
-static int do_link(struct server *s, struct node *n, struct node *parent, const char *name)
+static int link_into(struct server *s, int src, const struct cursor *c, const char *name, int whiteout)
+{
+	char tmp[64];
+	int err;
+	if (!whiteout)
+		return linkat(src, "", c->up_fd, name, AT_EMPTY_PATH) ? errno : 0;
+	temp_name(tmp);
+	if (linkat(src, "", s->work_fd, tmp, AT_EMPTY_PATH))
+		return errno;
+	if ((err = renameat(s->work_fd, tmp, c->up_fd, name) ? errno : 0))
+		unlinkat(s->work_fd, tmp, 0);
+	return err;
+}
+
+static int do_link(struct server *s, struct node *n, struct node *parent, const char *name, struct stat *st)
 {
 	struct cursor c;
 	struct entry e;
-	char tmp[64];
-	int err = copy_up(s, n, COPY_DATA); /* every name shares the one upper file: it needs the data */
-	if (!err && !(err = reserved_name(name) ? EINVAL : resolve_in(s, parent, name, 1, &c, &e))) {
-		if (e.exists)
-			err = EEXIST;
-		else if (!e.whiteout)
-			err = linkat(n->upper_fd, "", c.up_fd, name, AT_EMPTY_PATH) ? errno : 0;
-		else if (temp_name(tmp), linkat(n->upper_fd, "", s->work_fd, tmp, AT_EMPTY_PATH))
+	int fd, err = copy_up(s, n, COPY_DATA); /* every name shares the one upper file: it needs the data */
+	if (err || (err = reserved_name(name) ? EINVAL : resolve_in(s, parent, name, 1, &c, &e)))
+		return err;
+	if (e.exists)
+		err = EEXIST;
+	else if (!(err = node_fd_get(s, n, &fd))) {
+		err = link_into(s, fd, &c, name, e.whiteout);
+		if (!err && fstat(fd, st))
 			err = errno;
-		else if ((err = renameat(s->work_fd, tmp, c.up_fd, name) ? errno : 0))
-			unlinkat(s->work_fd, tmp, 0);
-		entry_release(&e);
+		node_fd_put(n, fd);
 	}
+	entry_release(&e);
 	return err;
+}
+
+struct link_job {
+	fuse_req_t req;
+	fuse_ino_t ino, parent;
+	char name[256];
+};
+
+static void link_now(void *arg)
+{
+	struct link_job *j = arg;
+	struct server *s = server_of(j->req);
+	struct node *n = node_of(s, j->ino), *found = NULL;
+	struct stat st;
+	int err = do_link(s, n, node_of(s, j->parent), j->name, &st);
+	if (!err) /* the reply counts a lookup of n */
+		found = node_find(s->nodes, st.st_dev, st.st_ino, 0);
+	reply_made(j->req, s, err ? err : found == n ? 0 : EIO, n, NULL);
+	free(j);
 }
 
 void ovl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
 {
 	struct server *s = server_of(req);
-	struct node *n = node_of(s, ino), *found = NULL;
-	struct stat st;
-	int err = do_link(s, n, node_of(s, parent), name);
-	if (!err && fstat(n->upper_fd, &st))
-		err = errno;
-	if (!err) /* the reply counts a lookup of n */
-		found = node_find(s->nodes, st.st_dev, st.st_ino, 0);
-	reply_made(req, s, err ? err : found == n ? 0 : EIO, n);
+	struct link_job *j = calloc(1, sizeof *j);
+	if (!j || strlen(name) > 255) {
+		fuse_reply_err(req, j ? ENAMETOOLONG : ENOMEM);
+		free(j);
+		return;
+	}
+	*j = (struct link_job){ .req = req, .ino = ino, .parent = parent };
+	strcpy(j->name, name);
+	if (copy_is_slow(s, node_of(s, ino), COPY_DATA))
+		defer(s, link_now, j); /* the data comes up first: not on the thread that reads requests */
+	else
+		link_now(j);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "node-fd.h"
 #include "overlay.h"
 
 /* Moves upper entry `name` out of `dirfd` into the work dir under `tmp`, leaving a whiteout when
@@ -42,9 +43,9 @@ static int do_unlink(struct server *s, struct node *parent, const char *name)
 		err = ENOENT;
 	else if (!err && S_ISDIR(e.type))
 		err = EISDIR;
-	else if (!err && e.up_fd < 0)
+	else if (!err && !e.upper)
 		err = whiteout_lower(s, parent, name);
-	else if (!err && !e.here)
+	else if (!err && (pin_upper(s, e.st.st_dev, e.st.st_ino), !e.here)) /* its name goes: keep a handle on it */
 		err = unlinkat(c.up_fd, name, 0) ? errno : 0;
 	else if (!err && !(err = move_out(s, c.up_fd, name, 1, tmp)))
 		unlinkat(s->work_fd, tmp, 0);
@@ -84,7 +85,7 @@ static int do_rmdir(struct server *s, struct node *parent, const char *name)
 		err = ENOTDIR;
 	else if (!err && !(err = dir_is_empty(s, &e, &empty)) && !empty)
 		err = ENOTEMPTY;
-	else if (!err && e.up_fd < 0)
+	else if (!err && !e.upper)
 		err = whiteout_lower(s, parent, name);
 	else if (!err)
 		err = remove_upper_dir(s, c.up_fd, name, &e);

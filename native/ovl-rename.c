@@ -9,25 +9,31 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "node-fd.h"
 #include "overlay.h"
 
 /* The markers node `n` needs to mean the same thing at a position whose lower entry is `here`. */
 static int mark_for_move(struct server *s, struct node *n, uint64_t here, int *became_opaque)
 {
 	char path[REDIRECT_MAX];
-	int err = 0;
+	int fd, err;
 	*became_opaque = 0;
 	pthread_mutex_lock(&n->lock);
+	if ((err = node_fd_get_held(s, n, &fd))) {
+		pthread_mutex_unlock(&n->lock);
+		return err;
+	}
 	if (S_ISDIR(n->type) && n->lower_dir) {
 		if (!(err = view_path_of(&s->view, n->lower_dir, path, sizeof path)))
-			err = set_xattr(n->upper_fd, OVL_REDIRECT, path, strlen(path));
+			err = set_xattr(fd, OVL_REDIRECT, path, strlen(path));
 	} else if (S_ISDIR(n->type) && here) {
-		err = set_xattr(n->upper_fd, OVL_OPAQUE, "y", 1);
+		err = set_xattr(fd, OVL_OPAQUE, "y", 1);
 		*became_opaque = !err;
 	} else if (S_ISREG(n->type) && n->metacopy && n->lower_data) {
 		if (!(err = view_path_of(&s->view, n->lower_data, path, sizeof path)))
-			err = set_xattr(n->upper_fd, OVL_REDIRECT, path, strlen(path));
+			err = set_xattr(fd, OVL_REDIRECT, path, strlen(path));
 	}
+	node_fd_put_held(n, fd);
 	pthread_mutex_unlock(&n->lock);
 	return err;
 }
@@ -60,9 +66,9 @@ static int move_entry(struct server *s, const struct cursor *c1, const char *n1,
 
 static int same_object(const struct entry *a, const struct entry *b)
 {
-	if (a->up_fd >= 0 && b->up_fd >= 0)
+	if (a->upper && b->upper)
 		return a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino;
-	return a->up_fd < 0 && b->up_fd < 0 && a->lower == b->lower && !S_ISDIR(a->type);
+	return !a->upper && !b->upper && a->lower == b->lower && !S_ISDIR(a->type);
 }
 
 /* The destination may be replaced: type rules, and an empty directory (its whiteouts cleared). */
@@ -134,6 +140,8 @@ static int do_move(struct server *s, struct node *p1, const char *n1, struct nod
 	if ((err = check_target(s, src, dst)))
 		return err;
 	err = prepare_side(s, p1, n1, src, dst->here, &n, &opaque);
+	if (!err && dst->upper && !S_ISDIR(dst->type))
+		pin_upper(s, dst->st.st_dev, dst->st.st_ino); /* its name goes: keep a handle on it */
 	if (!err)
 		err = move_entry(s, c1, n1, c2, n2, src, dst);
 	if (!err) {

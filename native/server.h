@@ -24,7 +24,14 @@ struct server {
 	int upper_fd, work_fd;
 	struct node_table *nodes;
 	struct node *root;
+	/* Workers for requests that may take long; everything else is answered in line. */
+	struct pool *pool;
 };
+
+/* Runs fn(arg) on a worker, or here when no worker can take it. */
+void defer(struct server *s, void (*fn)(void *), void *arg);
+/* Replies to a read with `size` bytes of `fd` at `pos`, spliced; on a worker when `s` has one. */
+void reply_read(struct server *s, fuse_req_t req, int fd, off_t pos, size_t size);
 
 /* The operations of a read-only image mount: everything answered from the view. */
 extern const struct fuse_lowlevel_ops lower_ops;

@@ -30,25 +30,41 @@ static int has_name(const char *list, ssize_t len, const char *name)
 	return 0;
 }
 
-int read_markers(int fd, struct markers *m)
+/* `follow`: path is a /proc/self/fd magic link, to be followed to the inode it names. */
+static int markers_of(const char *path, int follow, struct markers *m)
 {
-	char path[32], list[4096], val[32];
+	ssize_t (*list_fn)(const char *, char *, size_t) = follow ? listxattr : llistxattr;
+	ssize_t (*get_fn)(const char *, const char *, void *, size_t) = follow ? getxattr : lgetxattr;
+	char list[4096], val[32];
 	ssize_t len, n;
 	memset(m, 0, sizeof *m);
-	fd_path(fd, path);
-	len = listxattr(path, list, sizeof list);
+	len = list_fn(path, list, sizeof list);
 	if (len < 0)
 		return errno == ERANGE ? 0 : errno; /* a huge list holds user xattrs; ours come first in practice */
-	if (has_name(list, len, OVL_OPAQUE) && (n = getxattr(path, OVL_OPAQUE, val, 1)) == 1 && val[0] == 'y')
+	if (has_name(list, len, OVL_OPAQUE) && (n = get_fn(path, OVL_OPAQUE, val, 1)) == 1 && val[0] == 'y')
 		m->opaque = 1;
 	m->metacopy = has_name(list, len, OVL_METACOPY);
-	if (has_name(list, len, OVL_REDIRECT) && (n = getxattr(path, OVL_REDIRECT, m->redirect, sizeof m->redirect - 1)) > 0)
+	if (has_name(list, len, OVL_REDIRECT) && (n = get_fn(path, OVL_REDIRECT, m->redirect, sizeof m->redirect - 1)) > 0)
 		m->redirect[n] = 0;
-	if (has_name(list, len, LAMINA_INO) && (n = getxattr(path, LAMINA_INO, val, sizeof val - 1)) > 0) {
+	if (has_name(list, len, LAMINA_INO) && (n = get_fn(path, LAMINA_INO, val, sizeof val - 1)) > 0) {
 		val[n] = 0;
 		m->origin = strtoull(val, NULL, 10);
 	}
 	return 0;
+}
+
+int read_markers(int fd, struct markers *m)
+{
+	char path[32];
+	fd_path(fd, path);
+	return markers_of(path, 1, m);
+}
+
+int read_markers_at(int dirfd, const char *name, struct markers *m)
+{
+	char path[300];
+	snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dirfd, name);
+	return markers_of(path, 0, m);
 }
 
 int set_xattr(int fd, const char *name, const void *val, size_t len)

@@ -34,6 +34,8 @@ struct markers {
 	char redirect[REDIRECT_MAX];
 };
 int read_markers(int fd, struct markers *m);
+/* The same for entry `name` of directory `dirfd`, without opening it (nor following it). */
+int read_markers_at(int dirfd, const char *name, struct markers *m);
 
 int set_xattr(int fd, const char *name, const void *val, size_t len);
 int remove_xattr(int fd, const char *name);

@@ -15,7 +15,7 @@ import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
 
 const self = fileURLToPath(import.meta.url);
-const dist = path.join(path.dirname(self), '..', 'dist', 'layers');
+const dist = path.join(path.dirname(self), '..', 'dist');
 const MiB = 1 << 20;
 
 /** File contents: half incompressible, half text, so gzip gets a realistic ~2:1. */
@@ -57,8 +57,8 @@ async function generate(file, mib) {
 }
 
 async function ingestOnce(file) {
-  const { BlobStore } = await import(path.join(dist, 'blobs.js'));
-  const { ingestLayer } = await import(path.join(dist, 'tar', 'ingest.js'));
+  const { BlobStore } = await import(path.join(dist, 'store', 'blobs.js'));
+  const { ingestLayer } = await import(path.join(dist, 'image', 'tar', 'ingest.js'));
   const root = await mkdtemp(path.join(path.dirname(file), 'store-'));
   const store = new BlobStore(root);
   await store.init();

@@ -1,9 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { Context, describeError, type Output } from './context.js';
+import { registerBuildCommands } from './commands/build.js';
 import { registerCommitCommands } from './commands/commit.js';
 import { registerContainerCommands } from './commands/containers.js';
+import { registerDiffCommands } from './commands/diff.js';
+import { registerFsckCommands } from './commands/fsck.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerInspectCommands } from './commands/inspect.js';
+import { registerLayerCommands } from './commands/layers.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerMountCommands } from './commands/mount.js';
 import { registerRunCommands } from './commands/run.js';
@@ -65,9 +69,9 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
     const out: Output = await run(ctxOf(), ...args.slice(0, -1));
     if (out !== undefined && out !== '') print(out);
   };
-  for (const register of [registerImageCommands, registerInspectCommands, registerContainerCommands, registerMountCommands, registerRunCommands,
-    registerLifecycleCommands,
-    registerRegistryCommands, registerSaveCommands, registerCommitCommands, registerSystemCommands, registerServeCommands]) {
+  for (const register of [registerImageCommands, registerInspectCommands, registerLayerCommands, registerContainerCommands, registerDiffCommands,
+    registerMountCommands, registerRunCommands, registerLifecycleCommands, registerRegistryCommands, registerSaveCommands, registerCommitCommands, registerBuildCommands,
+    registerSystemCommands, registerFsckCommands, registerServeCommands]) {
     register(program, action, define);
   }
   oneLineUsage(program);

@@ -76,6 +76,7 @@ export class ContainerIndex {
       byMount: s('SELECT * FROM containers WHERE mounted_at = ?'),
       ofImage: s('SELECT * FROM containers WHERE image_id = ? ORDER BY created'),
       setMount: s('UPDATE containers SET mounted_at = ? WHERE id = ?'),
+      setSpec: s('UPDATE containers SET spec = ? WHERE id = ?'),
       claim: s('UPDATE containers SET monitor_pid = ?, monitor_start = ?, monitor_socket = ? WHERE id = ? AND monitor_pid IS NULL'),
       remove: s('DELETE FROM containers WHERE id = ?'),
     };
@@ -112,6 +113,11 @@ export class ContainerIndex {
 
   setMount(id: string, dir: string | undefined): void {
     this.q.setMount.run(dir ?? null, id);
+  }
+
+  /** Replaces how the container runs (a build step runs its own command in it). */
+  setSpec(id: string, spec: RunSpec): void {
+    this.q.setSpec.run(JSON.stringify(spec), id);
   }
 
   /** Records a process as the container's monitor unless another one holds it; true if it was free. */

@@ -42,6 +42,12 @@ export async function mountContainer(store: Store, c: ContainerRecord, dir: stri
   markMounted(store, c.id, rec.dir);
 }
 
+/** Mounts image `id` itself, read-only, on `dir` in a background server. */
+export async function mountImage(store: Store, id: Digest, dir: string): Promise<void> {
+  const m = imageMount(store, id);
+  await startMountServer(dir, m.spec, m.fuse);
+}
+
 /** Unmounts `dir` and clears the mount of the container that was there, if any. */
 export async function unmountDir(store: Store | undefined, dir: string): Promise<void> {
   const target = await canonicalDir(dir);

@@ -185,9 +185,22 @@ function sameXattrs(a: Record<string, Buffer>, b: Record<string, Buffer>): boole
  * (see upper/changeset.ts for what goes in, and in which order). Reads the live upper dir:
  * changes made while it runs may or may not be included.
  */
-export function containerLayerTar(lower: MergedView, upperDir: string, workDir: string): AsyncGenerator<Buffer> {
+export function containerLayerTar(lower: MergedView, upperDir: string, workDir: string, opts: LayerTarOpts = {}): AsyncGenerator<Buffer> {
   const upper = new HostUpper(upperDir, workDir);
-  return tarOf(changeItems(new UnionResolver(lower, upper), upper, lower));
+  const items = changeItems(new UnionResolver(lower, upper), upper, lower);
+  return tarOf(opts.mtimeMax === undefined ? items : clampedMtimes(items, opts.mtimeMax));
+}
+
+export interface LayerTarOpts {
+  /** Later modification times are written as this one (seconds): SOURCE_DATE_EPOCH for reproducible builds. */
+  mtimeMax?: number;
+}
+
+function* clampedMtimes(items: Iterable<TarItem>, max: number): Generator<TarItem> {
+  for (const item of items) {
+    const n = item.node;
+    yield n && n.mtimeSec >= max && (n.mtimeSec > max || n.mtimeNsec > 0) ? { ...item, node: { ...n, mtimeSec: max, mtimeNsec: 0 } } : item;
+  }
 }
 
 function mergedItem(r: Resolved, upper: HostUpper, lower: MergedView): TarItem {

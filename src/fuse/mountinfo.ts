@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readFile, realpath, statfs } from 'node:fs/promises';
+import { lstat, readFile, readlink, realpath, statfs } from 'node:fs/promises';
 import path from 'node:path';
+import { ImgError } from '../store/errors.js';
 
 /** One line of /proc/self/mountinfo. */
 export interface MountEntry {
@@ -32,10 +33,21 @@ export async function findMount(dir: string): Promise<MountEntry | undefined> {
   return entries.filter((e) => e.mountPoint === dir).pop();
 }
 
-/** Absolute path with symlinks resolved in the parent only: stat of a dead mountpoint fails. */
+/**
+ * Absolute path with symlinks resolved in the parent only: stat of a dead mountpoint fails.
+ * A symlink as the last component is refused: the kernel would mount on its target while
+ * mountinfo, records and unmount look at the link's path, so the mount would be lost.
+ */
 export async function canonicalDir(dir: string): Promise<string> {
   const abs = path.resolve(dir);
-  return abs === '/' ? abs : path.join(await realpath(path.dirname(abs)), path.basename(abs));
+  if (abs === '/') return abs;
+  const target = path.join(await realpath(path.dirname(abs)), path.basename(abs));
+  // lstat fails on a dead mount (ENOTCONN) or a missing dir: the caller judges those
+  if ((await lstat(target).catch(() => undefined))?.isSymbolicLink()) {
+    const to = await readlink(target).catch(() => '?');
+    throw new ImgError('INVALID_ARGUMENT', `mountpoint ${dir} is a symbolic link (to ${to}); give the directory itself`);
+  }
+  return target;
 }
 
 /** Whether a mount sits on `dir` and whether its FUSE server still answers. */

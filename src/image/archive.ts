@@ -3,9 +3,10 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { ImgError, messageOf, withContext } from '../store/errors.js';
+import { ImgError, withContext } from '../store/errors.js';
 import { sha256Of } from '../store/digest.js';
 import { ingestLayer, type IngestResult } from './tar/ingest.js';
+import { parseJson } from './oci.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Digest } from '../store/types.js';
 
@@ -51,7 +52,7 @@ class DirReader implements ArchiveReader {
   async json(member: string): Promise<unknown> {
     const buf = await readFile(this.file(member)).catch(() => undefined);
     if (!buf) return undefined;
-    return parseMemberJson(buf, `${this.name}: ${member}`);
+    return parseJson(buf, `${this.name}: ${member}`);
   }
 
   async bytes(member: string, expect?: Digest): Promise<Buffer> {
@@ -75,14 +76,6 @@ class DirReader implements ArchiveReader {
   }
 
   async discardUnused(): Promise<void> {}
-}
-
-function parseMemberJson(buf: Buffer, what: string): unknown {
-  try {
-    return JSON.parse(buf.toString('utf8'));
-  } catch (err) {
-    throw new ImgError('INVALID_ARGUMENT', `${what}: invalid JSON: ${messageOf(err)}`);
-  }
 }
 
 type Member = { kind: 'json'; buf: Buffer } | { kind: 'layer'; result: IngestResult } | { kind: 'error'; err: unknown };
@@ -142,7 +135,7 @@ class TarReader implements ArchiveReader {
 
   async json(member: string): Promise<unknown> {
     const m = this.get(member);
-    return m?.kind === 'json' ? parseMemberJson(m.buf, `${this.name}: ${member}`) : undefined;
+    return m?.kind === 'json' ? parseJson(m.buf, `${this.name}: ${member}`) : undefined;
   }
 
   async bytes(member: string, expect?: Digest): Promise<Buffer> {

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { ImgError } from '../store/errors.js';
 import type { ContainerConfig } from './oci.js';
+import { expand } from './shell-words.js';
 
 export const CHANGE_INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'] as const;
 type Instruction = (typeof CHANGE_INSTRUCTIONS)[number];
@@ -32,37 +33,9 @@ function jsonArgs(s: string): string[] | undefined {
 const envMap = (env: string[]): Map<string, string> =>
   new Map(env.map((e) => (e.includes('=') ? [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] : [e, ''])));
 
-/**
- * Dockerfile words: split at unquoted blanks, quotes removed, `\` escaping the next
- * character (not inside single quotes), `$VAR`/`${VAR}` from `env` (not inside single quotes).
- */
+/** Dockerfile words: quotes removed, escapes applied, `$VAR` forms expanded from `env` (see shell-words.ts). */
 export function words(s: string, env: Map<string, string>): string[] {
-  const out: string[] = [];
-  let cur: string | undefined;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote === undefined && /\s/.test(c)) {
-      if (cur !== undefined) out.push(cur);
-      cur = undefined;
-      continue;
-    }
-    cur ??= '';
-    if (c === quote) quote = undefined;
-    else if (quote === undefined && (c === '"' || c === "'")) quote = c;
-    else if (c === '\\' && quote !== "'" && i + 1 < s.length) cur += s[++i];
-    else if (c === '$' && quote !== "'") {
-      const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(s.slice(i));
-      if (!m) cur += c;
-      else {
-        cur += env.get(m[1] ?? m[2]!) ?? '';
-        i += m[0].length - 1;
-      }
-    } else cur += c;
-  }
-  if (quote !== undefined) throw new Error(`unterminated ${quote} quote`);
-  if (cur !== undefined) out.push(cur);
-  return out;
+  return expand(s, (name) => env.get(name)).words;
 }
 
 /** `k=v k2=v2` pairs, or the legacy one-pair form `k v w` (LABEL and ENV). */
@@ -81,7 +54,7 @@ function pairs(args: string, env: Map<string, string>, what: string): Array<[str
 }
 
 /** Ports as docker stores them (`80/tcp`); a range `8000-8002/udp` gives one per port. */
-function ports(spec: string): string[] {
+export function ports(spec: string): string[] {
   const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(spec);
   const [lo, hi] = [Number(m?.[1]), Number(m?.[2] ?? m?.[1])];
   if (!m || lo < 1 || hi > 65535 || hi < lo) throw new Error(`invalid port "${spec}": want PORT[-PORT][/PROTO]`);

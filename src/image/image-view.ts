@@ -27,8 +27,9 @@ const viewName = (chain: Digest): string => `${chain.slice('sha256:'.length)}.v$
 /** Where the view file of `imageId` lives (it may not exist yet). */
 export function viewFilePath(store: Store, imageId: Digest): string {
   const layers = store.index.imageLayers(imageId);
-  if (!layers.length) throw new ImgError('NOT_FOUND', `image ${imageId}: no layers recorded`);
-  return path.join(viewsDir(store), viewName(chainId(layers.map((l) => l.diffId))));
+  if (!layers.length && !store.index.image(imageId)) throw new ImgError('NOT_FOUND', `image ${imageId}: no layers recorded`);
+  // An image without layers (a build's FROM scratch) is an empty root directory.
+  return path.join(viewsDir(store), layers.length ? viewName(chainId(layers.map((l) => l.diffId))) : `empty.v${VIEW_VERSION}`);
 }
 
 /** The view file of `imageId`, built now if it does not exist; returns its path. */

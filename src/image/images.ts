@@ -2,6 +2,7 @@ import { ImgError } from '../store/errors.js';
 import { shortId } from '../store/digest.js';
 import { formatReference, normalizeReference, parseReference, repoName } from './reference.js';
 import type { Store } from '../store/store.js';
+import { removeAbandonedPullDirs, type PullDirsUsage } from '../store/pull-dirs.js';
 import type { Digest } from '../store/types.js';
 import { resolveImage } from './resolve.js';
 import { containers } from '../container/containers.js';
@@ -88,8 +89,11 @@ export async function pruneImages(store: Store, opts: { all?: boolean } = {}): P
   return out;
 }
 
-/** Remove blobs nothing in the index refers to (left by a crash between publish and commit). */
-export async function collectGarbage(store: Store): Promise<{ removed: Digest[]; bytes: number }> {
+/**
+ * Remove blobs nothing in the index refers to (left by a crash between publish and commit),
+ * and the staging of pulls whose process is gone (a killed pull, or an endless download).
+ */
+export async function collectGarbage(store: Store): Promise<{ removed: Digest[]; bytes: number; pulls: PullDirsUsage }> {
   const used = store.index.referencedBlobs();
   const removed: Digest[] = [];
   let bytes = 0;
@@ -99,5 +103,5 @@ export async function collectGarbage(store: Store): Promise<{ removed: Digest[];
     await store.blobs.delete(d);
     removed.push(d);
   }
-  return { removed, bytes };
+  return { removed, bytes, pulls: await removeAbandonedPullDirs(store.root) };
 }

@@ -1,11 +1,13 @@
 import { formatReference, parseReference } from './reference.js';
-import { validateConfig, type ImageConfig, type HistoryEntry } from './oci.js';
+import { readFile } from 'node:fs/promises';
+import { parseJson, validateConfig, type ImageConfig, type HistoryEntry } from './oci.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import { resolveImage } from './resolve.js';
+import { buildCache } from './build-cache.js';
 
 export async function readConfig(store: Store, id: Digest): Promise<ImageConfig> {
-  return validateConfig(await store.blobs.readJson(id), `image ${id}`);
+  return validateConfig(parseJson(await readFile(store.blobs.pathOf(id)), `image ${id}`), `image ${id}`);
 }
 
 const familiar = (n: string) => formatReference(parseReference(n), { familiar: true });
@@ -20,7 +22,7 @@ export async function inspectImage(store: Store, name: string): Promise<Record<s
     Id: id,
     RepoTags: store.index.tagsOf(id).map(familiar),
     RepoDigests: store.index.repoDigestsOf(id).map(familiar),
-    Parent: '',
+    Parent: buildCache(store).parentOf(id) ?? '',
     Comment: config.history?.at(-1)?.comment ?? '',
     Created: config.created ?? '',
     Author: config.author ?? '',
@@ -45,7 +47,10 @@ export interface HistoryRow {
   size: number;
 }
 
-/** docker history: newest first; the image ID on the top row, `<missing>` below. */
+/**
+ * docker history: newest first; each row built here shows the image its step made (the parents
+ * the build cache knows), then the base image's ID on its top row, `<missing>` below.
+ */
 export async function imageHistory(store: Store, name: string): Promise<HistoryRow[]> {
   const { id } = resolveImage(store, name);
   const config = await readConfig(store, id);
@@ -57,6 +62,12 @@ export async function imageHistory(store: Store, name: string): Promise<HistoryR
     return { id: '<missing>', entry, size };
   });
   rows.reverse();
-  if (rows[0]) rows[0].id = id;
+  const cache = buildCache(store);
+  let cur: Digest | undefined = id;
+  for (const row of rows) {
+    if (!cur) break;
+    row.id = cur;
+    cur = cache.parentOf(cur);
+  }
   return rows;
 }

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { openArchive, type ArchiveReader } from './archive.js';
 import { ImgError, withContext } from '../store/errors.js';
 import { isDigest, parseDigest, hexOf } from '../store/digest.js';
-import { dockerLayerMediaType, layerCompression, MediaType, validateManifest, type Descriptor, type ImageIndex } from './oci.js';
+import { dockerLayerMediaType, layerCompression, MediaType, parseJson, validateArchiveManifest, validateIndex, validateManifest, type ArchiveManifest, type IndexEntry } from './oci.js';
 import { formatReference, normalizeReference } from './reference.js';
 import type { Staging, Store } from '../store/store.js';
 import type { IngestResult } from './tar/ingest.js';
@@ -13,12 +13,6 @@ import type { Digest } from '../store/types.js';
 export interface LoadedImage {
   id: Digest;
   tags: string[];
-}
-
-interface DockerArchiveItem {
-  Config: string;
-  RepoTags?: string[] | null;
-  Layers: string[];
 }
 
 const TAG_ANNOTATIONS = ['io.containerd.image.name', 'org.opencontainers.image.ref.name'];
@@ -38,13 +32,10 @@ function normalizeTags(tags: string[] | null | undefined): string[] {
   return (tags ?? []).map((t) => formatReference(normalizeReference(t)));
 }
 
-async function planDockerArchive(a: ArchiveReader, items: DockerArchiveItem[]) {
-  if (!Array.isArray(items) || items.length === 0) throw new ImgError('INVALID_ARGUMENT', `${a.name}: manifest.json lists no images`);
+async function planDockerArchive(a: ArchiveReader, items: ArchiveManifest) {
+  if (items.length === 0) throw new ImgError('INVALID_ARGUMENT', `${a.name}: manifest.json lists no images`);
   const plans = [];
-  for (const [i, item] of items.entries()) {
-    if (typeof item?.Config !== 'string' || !Array.isArray(item.Layers)) {
-      throw new ImgError('INVALID_ARGUMENT', `${a.name}: manifest.json entry ${i + 1} needs Config and Layers`);
-    }
+  for (const item of items) {
     const configBytes = await a.bytes(item.Config, configDigestFromName(item.Config));
     const layers: StagedLayer[] = [];
     for (const l of item.Layers) {
@@ -70,12 +61,12 @@ function configDigestFromName(member: string): Digest | undefined {
 
 const blobPath = (d: string) => `blobs/sha256/${hexOf(parseDigest(d, 'descriptor digest'))}`;
 
-async function manifestOf(a: ArchiveReader, desc: Descriptor, depth = 0): Promise<{ desc: Descriptor; bytes: Buffer }> {
-  const bytes = await a.bytes(blobPath(desc.digest), desc.digest);
+async function manifestOf(a: ArchiveReader, desc: IndexEntry, depth = 0): Promise<{ desc: IndexEntry; bytes: Buffer }> {
+  const bytes = await a.bytes(blobPath(desc.digest), desc.digest as Digest); // blobPath checked it
   const mt = desc.mediaType;
   if (mt === MediaType.ociIndex || mt === MediaType.dockerManifestList) {
     if (depth > 2) throw new ImgError('INVALID_ARGUMENT', `${a.name}: image index nested too deeply`);
-    const idx = JSON.parse(bytes.toString()) as ImageIndex;
+    const idx = validateIndex(parseJson(bytes, `${a.name}: index ${desc.digest}`), `${a.name}: index ${desc.digest}`);
     return manifestOf(a, pickPlatform(idx.manifests, hostPlatform(), `${a.name}: index ${desc.digest}`), depth + 1);
   }
   if (mt !== MediaType.ociManifest && mt !== MediaType.dockerManifest) {
@@ -84,7 +75,7 @@ async function manifestOf(a: ArchiveReader, desc: Descriptor, depth = 0): Promis
   return { desc, bytes };
 }
 
-function ociTags(desc: Descriptor): string[] {
+function ociTags(desc: IndexEntry): string[] {
   for (const key of TAG_ANNOTATIONS) {
     const name = desc.annotations?.[key];
     // A bare tag ("latest") names no repository: such images load untagged, as with docker.
@@ -93,12 +84,11 @@ function ociTags(desc: Descriptor): string[] {
   return [];
 }
 
-async function planOciLayout(a: ArchiveReader, index: ImageIndex) {
-  if (!Array.isArray(index?.manifests)) throw new ImgError('INVALID_ARGUMENT', `${a.name}: index.json has no manifests`);
+async function planOciLayout(a: ArchiveReader, index: unknown) {
   const plans = [];
-  for (const top of index.manifests) {
+  for (const top of validateIndex(index, `${a.name}: index.json`).manifests) {
     const { desc, bytes } = await manifestOf(a, top);
-    const m = validateManifest(JSON.parse(bytes.toString()), `${a.name}: manifest ${desc.digest}`);
+    const m = validateManifest(parseJson(bytes, `${a.name}: manifest ${desc.digest}`), `${a.name}: manifest ${desc.digest}`);
     const configBytes = await a.bytes(blobPath(m.config.digest), m.config.digest);
     const layers: StagedLayer[] = [];
     for (const l of m.layers) {
@@ -113,9 +103,9 @@ async function planOciLayout(a: ArchiveReader, index: ImageIndex) {
 
 async function planArchive(a: ArchiveReader) {
   const dockerManifest = await a.json('manifest.json');
-  if (dockerManifest !== undefined) return planDockerArchive(a, dockerManifest as DockerArchiveItem[]);
+  if (dockerManifest !== undefined) return planDockerArchive(a, validateArchiveManifest(dockerManifest, `${a.name}: manifest.json`));
   const index = await a.json('index.json');
-  if (index !== undefined) return planOciLayout(a, index as ImageIndex);
+  if (index !== undefined) return planOciLayout(a, index);
   throw new ImgError('INVALID_ARGUMENT', `${a.name}: not an image archive (no manifest.json or index.json)`);
 }
 

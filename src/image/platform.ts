@@ -1,5 +1,5 @@
 import { ImgError } from '../store/errors.js';
-import type { Descriptor, Platform } from './oci.js';
+import type { Platform } from './oci.js';
 
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
@@ -16,7 +16,7 @@ export function parsePlatform(s: string): Platform {
 }
 
 /** The manifest of an index that matches `want`. */
-export function pickPlatform(manifests: Descriptor[], want: Platform, what: string): Descriptor {
+export function pickPlatform<T extends { platform?: Platform }>(manifests: T[], want: Platform, what: string): T {
   const hit = manifests.find(
     (m) => m.platform?.os === want.os && m.platform.architecture === want.architecture && (!want.variant || m.platform.variant === want.variant),
   ) ?? (manifests.length === 1 && !manifests[0]!.platform ? manifests[0] : undefined);

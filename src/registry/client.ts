@@ -40,11 +40,18 @@ function seconds(name: string, fallbackMs: number): number {
   return s * 1000;
 }
 
-/** Connect and idle timeouts from LAMINA_CONNECT_TIMEOUT / LAMINA_IDLE_TIMEOUT (seconds). */
+/**
+ * Timeouts from the environment, in seconds: LAMINA_CONNECT_TIMEOUT, LAMINA_IDLE_TIMEOUT,
+ * LAMINA_REQUEST_TIMEOUT, and LAMINA_COMMAND_TIMEOUT for all of one command's registry
+ * traffic (no limit unless set, as skopeo's --command-timeout).
+ */
 export function timeoutsFromEnv(): Timeouts {
+  const total = seconds('LAMINA_COMMAND_TIMEOUT', 0);
   return {
     connectMs: seconds('LAMINA_CONNECT_TIMEOUT', DEFAULT_TIMEOUTS.connectMs),
     idleMs: seconds('LAMINA_IDLE_TIMEOUT', DEFAULT_TIMEOUTS.idleMs),
+    requestMs: seconds('LAMINA_REQUEST_TIMEOUT', DEFAULT_TIMEOUTS.requestMs),
+    ...(total ? { totalMs: total } : {}),
   };
 }
 

@@ -9,9 +9,23 @@ export interface Timeouts {
   connectMs: number;
   /** Milliseconds without any byte received before a request or a body read is abandoned. */
   idleMs: number;
+  /**
+   * Milliseconds from a request's last byte sent to its answer's last byte received: a
+   * server that trickles a byte now and then never trips idleMs. Blob downloads get more
+   * (see download.ts).
+   */
+  requestMs: number;
+  /** Milliseconds for everything one transport does (a whole pull); undefined for no limit. */
+  totalMs?: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, idleMs: 60_000 };
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, idleMs: 60_000, requestMs: 60_000 };
+
+/** When an exchange must be over, and the error it fails with otherwise. */
+export interface Deadline {
+  ms: number;
+  error: () => Error;
+}
 
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -20,6 +34,8 @@ export interface HttpRequest {
   body?: Buffer | Readable;
   /** Accept any certificate (insecure registries only). */
   insecureTls?: boolean;
+  /** Counted from the end of the request; default `requestMs` of the timeouts. */
+  deadline?: Deadline;
 }
 
 export interface HttpResponse {
@@ -65,12 +81,46 @@ function guardConnect(req: http.ClientRequest, ms: number): void {
   });
 }
 
+/** The per-request deadline of `t`, failing with a message that names the knob. */
+export function requestDeadline(ms: number): Deadline {
+  return { ms, error: () => new NetworkError('ETIMEDOUT', `no complete answer within ${seconds(ms)} (LAMINA_REQUEST_TIMEOUT)`) };
+}
+
+export const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
+
+/** setTimeout fires at once for longer delays (a 40 GB blob's deadline is longer). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Fail the exchange once `d` passes after the request is sent: before the answer's head
+ * arrives the request errors, after it the body does (with the same error, so that the
+ * reader sees why, not a bare connection reset).
+ */
+function guardDeadline(r: http.ClientRequest, d: Deadline): void {
+  let res: IncomingMessage | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => clearTimeout(timer);
+  r.once('finish', () => {
+    timer = setTimeout(() => {
+      if (!res) r.destroy(d.error());
+      else if (!res.complete) res.destroy(d.error()); // a complete body waiting for its reader is in time
+    }, Math.min(Math.max(0, d.ms), MAX_TIMER_MS));
+  });
+  r.once('response', (m: IncomingMessage) => {
+    res = m;
+    m.once('end', stop);
+    m.once('close', stop);
+  });
+  r.once('close', () => { if (!res) stop(); });
+}
+
 /** Send one request; resolves when the response head arrives. The caller must consume or destroy `body`. */
 export function send(req: HttpRequest, t: Timeouts = DEFAULT_TIMEOUTS): Promise<HttpResponse> {
   const mod = req.url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
     const r = mod.request(req.url, { method: req.method, headers: req.headers, agent: agentFor(req) });
     guardConnect(r, t.connectMs);
+    guardDeadline(r, req.deadline ?? requestDeadline(t.requestMs));
     r.setTimeout(t.idleMs, () => r.destroy(new NetworkError('ETIMEDOUT', `no data received for ${t.idleMs} ms`)));
     r.once('error', (err) => reject(toNetworkError(err)));
     r.once('response', (res) => {

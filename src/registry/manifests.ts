@@ -3,6 +3,7 @@ import { sha256Of } from '../store/digest.js';
 import { ImgError } from '../store/errors.js';
 import { MediaType } from '../image/oci.js';
 import type { Digest } from '../store/types.js';
+import { networkError } from './errors.js';
 import { header, readBody } from './http.js';
 import type { RegistryTransport } from './transport.js';
 
@@ -49,7 +50,7 @@ export async function fetchManifest(t: RegistryTransport, repo: string, referenc
     method: 'GET', path: `/v2/${repo}/manifests/${reference}`, read: true,
     headers: { Accept: MANIFEST_ACCEPT.join(', ') }, scopes: [pullScope(repo)],
   });
-  const bytes = await readBody(res, MANIFEST_LIMIT);
+  const bytes = await readBody(res, MANIFEST_LIMIT).catch((err: unknown) => { throw networkError(err, t.registry); });
   const digest = sha256Of(bytes);
   const what = `${repo}:${reference}`;
   if (reference.startsWith('sha256:') && digest !== reference) {

@@ -1,9 +1,9 @@
 /** docker pull: manifest (platform choice for indexes), config, layers in parallel into a staging, then one registration. */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { hasCode, ImgError, withContext } from '../store/errors.js';
+import { hasCode, ImgError, messageOf, withContext } from '../store/errors.js';
 import { parseDigest, shortId } from '../store/digest.js';
-import { layerCompression, MediaType, parseJson, validateConfig, validateManifest, type Descriptor, type ImageConfig, type ImageIndex, type Manifest, type Platform } from '../image/oci.js';
+import { layerCompression, MediaType, parseJson, validateConfig, validateIndex, validateManifest, type Descriptor, type ImageConfig, type Manifest, type Platform } from '../image/oci.js';
 import { formatReference, normalizeReference, repoName, type Reference } from '../image/reference.js';
 import type { Store } from '../store/store.js';
 import { ingestLayer } from '../image/tar/ingest.js';
@@ -14,7 +14,7 @@ import { mapLimit } from './limit.js';
 import { fetchManifest, type RawManifest } from './manifests.js';
 import { openPullStaging, type PullStaging } from './pull-staging.js';
 import type { RegistryTransport } from './transport.js';
-import { HashingSource } from './verify.js';
+import { DrainableSource } from './drainable.js';
 import { hostPlatform, pickPlatform } from '../image/platform.js';
 import { registerImage, type StagedLayer } from '../image/register.js';
 
@@ -61,8 +61,7 @@ const isIndex = (mt: string) => mt === MediaType.ociIndex || mt === MediaType.do
 /** The image manifest to pull: the reference itself, or the index entry for the platform. */
 async function resolveManifest(t: RegistryTransport, repo: string, top: RawManifest, platform: Platform | undefined): Promise<RawManifest> {
   if (!isIndex(top.mediaType)) return top;
-  const idx = parseJson(top.bytes, `index ${top.digest}`) as ImageIndex;
-  if (!Array.isArray(idx.manifests)) throw new ImgError('INVALID_ARGUMENT', `index ${top.digest}: no manifests`);
+  const idx = validateIndex(parseJson(top.bytes, `index ${top.digest}`), `index ${top.digest}`);
   const want = platform ?? hostPlatform();
   const desc = pickPlatform(idx.manifests, want, `index ${top.digest}`);
   const m = await fetchManifest(t, repo, parseDigest(desc.digest, 'index entry digest'));
@@ -100,24 +99,28 @@ async function fetchLayer(j: Job, desc: Descriptor, i: number): Promise<StagedLa
   const local = await j.ps.localPath(desc.digest);
   const progress = (current: number) => j.emit({ kind: 'layer', id, status: 'Downloading', current, total: desc.size });
   const onResume = () => j.emit({ kind: 'layer', id, status: 'Retrying' });
-  const src = new HashingSource(local ? createReadStream(local) : blobBytes(j.t, j.repo, desc, { onProgress: progress, onResume, signal: j.stop.signal }));
+  const src = new DrainableSource(local ? createReadStream(local) : blobBytes(j.t, j.repo, desc, { onProgress: progress, onResume, signal: j.stop.signal }));
   if (!local) progress(0);
   try {
     const r = await ingestLayer(j.ps.staging.blobs, src, { expectDigest: desc.digest, expectDiffId: j.config.rootfs.diff_ids[i], what });
     for (const status of ['Verifying Checksum', 'Download complete', 'Pull complete'] as const) j.emit({ kind: 'layer', id, status });
     return { diffId: r.diffId, descriptor: desc, compression: r.compression, uncompressedSize: r.uncompressedSize, entries: r.entries };
   } catch (err) {
-    throw await explain(err, src, desc.digest, what);
+    throw local ? err : await explain(err, src, what);
   } finally {
     await src.close();
   }
 }
 
-async function explain(err: unknown, src: HashingSource, want: Digest, what: string): Promise<unknown> {
-  // Only a format error can be corruption in disguise; anything else (network, disk) is what it says.
-  if (!hasCode(err, 'INVALID_ARGUMENT')) return err;
-  const got = await src.digest().catch(() => undefined);
-  return got && got !== want ? new ImgError('DIGEST_MISMATCH', `${what}: digest mismatch: want ${want}, got ${got}`, { cause: err }) : err;
+/** A format error may be corruption in disguise: the rest of the download (bounded by its size) tells. */
+async function explain(err: unknown, src: DrainableSource, what: string): Promise<unknown> {
+  if (!hasCode(err, 'INVALID_ARGUMENT')) return err; // network, disk, digest: it is what it says
+  try {
+    await src.drain();
+  } catch (drained) {
+    if (hasCode(drained, 'DIGEST_MISMATCH')) return new ImgError('DIGEST_MISMATCH', `${what}: ${messageOf(drained)}`, { cause: err });
+  }
+  return err;
 }
 
 async function layersOf(j: Job, m: Manifest, quiet: boolean, maxConcurrent: number): Promise<StagedLayer[]> {

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Authenticator } from './auth.js';
 import type { Credentials } from './credentials.js';
 import { isTransientNetwork, networkError, RegistryError, responseError } from './errors.js';
-import { discardBody, header, send, DEFAULT_TIMEOUTS, type HttpRequest, type HttpResponse, type Timeouts } from './http.js';
+import { ImgError } from '../store/errors.js';
+import { discardBody, header, requestDeadline, seconds, send, DEFAULT_TIMEOUTS, type Deadline, type HttpRequest, type HttpResponse, type Timeouts } from './http.js';
 
 /** One way of reaching a registry: a base URL and whether its certificate is checked. */
 export interface Base {
@@ -44,6 +45,8 @@ export interface RegistryRequest {
   read?: boolean;
   /** False for requests that change upload state; the caller retries the whole operation. */
   retry?: boolean;
+  /** Milliseconds for the whole answer instead of the transport's requestMs (a blob download's is longer). */
+  deadlineMs?: number;
 }
 
 export type RegistryResponse = HttpResponse & { base: URL };
@@ -74,7 +77,8 @@ class Endpoint {
     for (const [i, b] of bases.entries()) {
       const lastCandidate = i === bases.length - 1;
       try {
-        const res = await this.t.retrying(() => send({ method: 'GET', url: new URL('/v2/', b.url), insecureTls: b.insecureTls }, this.t.timeouts), lastCandidate);
+        const probe = () => send({ method: 'GET', url: new URL('/v2/', b.url), insecureTls: b.insecureTls, deadline: this.t.deadline() }, this.t.timeouts);
+        const res = await this.t.retrying(probe, lastCandidate);
         if (res.status === 401) this.auth.learn(res);
         discardBody(res);
         return b;
@@ -89,6 +93,8 @@ class Endpoint {
 /** A client for one registry, shared by every request of an operation. */
 export class RegistryTransport {
   private readonly endpoints: Endpoint[];
+  /** When everything this transport does must be over (Date.now() time). */
+  private readonly endsAt: number;
 
   constructor(
     readonly registry: string,
@@ -98,6 +104,29 @@ export class RegistryTransport {
     private readonly insecureHost: (host: string) => boolean = () => false,
   ) {
     this.endpoints = specs.map((s) => new Endpoint(s, this));
+    this.endsAt = timeouts.totalMs === undefined ? Infinity : Date.now() + timeouts.totalMs;
+  }
+
+  /** The error once the transport's overall time is up: not worth retrying. */
+  private expired(): ImgError {
+    return new ImgError('UNAVAILABLE', `gave up after ${seconds(this.timeouts.totalMs ?? 0)} (LAMINA_COMMAND_TIMEOUT)`);
+  }
+
+  /** Throw when the overall time is up. */
+  private checkTime(): void {
+    if (Date.now() >= this.endsAt) throw this.expired();
+  }
+
+  /** The deadline of one exchange: `ms` (default requestMs), cut short by the overall one. */
+  deadline(ms = this.timeouts.requestMs): Deadline {
+    const left = this.endsAt - Date.now();
+    return left < ms ? { ms: left, error: () => this.expired() } : requestDeadline(ms);
+  }
+
+  /** Wait before a retry; never past the overall deadline. */
+  private async pause(ms: number): Promise<void> {
+    await sleep(Math.min(ms, Math.max(0, this.endsAt - Date.now())));
+    this.checkTime();
   }
 
   /** Send `r`; a non-ok status becomes a RegistryError. Reads fall back from mirrors to the registry. */
@@ -116,13 +145,19 @@ export class RegistryTransport {
   /** Run `fn` again after transient network failures, with backoff. */
   async retrying<T>(fn: () => Promise<T>, retry = true): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      this.checkTime();
       try {
         return await fn();
       } catch (err) {
         if (!retry || !isTransientNetwork(err) || attempt >= this.retry.attempts) throw err;
-        await sleep(this.delay(attempt));
+        await this.pause(this.delay(attempt));
       }
     }
+  }
+
+  /** Wait before attempt `attempt + 1` of a transfer the caller retries itself. */
+  backoff(attempt: number): Promise<void> {
+    return this.pause(this.delay(attempt));
   }
 
   /** Exponential backoff with jitter, or the server's Retry-After (capped). */
@@ -136,18 +171,19 @@ export class RegistryTransport {
   private async withRetries(ep: Endpoint, r: RegistryRequest): Promise<RegistryResponse> {
     const retry = r.retry ?? true;
     for (let attempt = 1; ; attempt++) {
+      this.checkTime();
       let res: RegistryResponse;
       try {
         res = await this.authorized(ep, r);
       } catch (err) {
         if (!retry || !isTransientNetwork(err) || attempt >= this.retry.attempts) throw networkError(err, ep.spec.host);
-        await sleep(this.delay(attempt));
+        await this.pause(this.delay(attempt));
         continue;
       }
       if ((r.ok ?? [200]).includes(res.status)) return res;
       const err = await this.failure(ep, res);
       if (!retry || !err.temporary || attempt >= this.retry.attempts) throw err;
-      await sleep(this.delay(attempt, header(res, 'retry-after')));
+      await this.pause(this.delay(attempt, header(res, 'retry-after')));
     }
   }
 
@@ -180,7 +216,7 @@ export class RegistryTransport {
       const headers = { ...r.headers, ...(authorization && sameHost ? { Authorization: authorization } : {}) };
       const body = method === 'GET' || method === 'HEAD' ? undefined : typeof r.body === 'function' ? r.body() : r.body;
       const insecureTls = sameHost ? base.insecureTls : this.insecureHost(url.host);
-      const res = await send({ method, url, headers, body, insecureTls }, this.timeouts);
+      const res = await send({ method, url, headers, body, insecureTls, deadline: this.deadline(r.deadlineMs) }, this.timeouts);
       const location = header(res, 'location');
       if (!REDIRECTS.has(res.status) || !location || hops >= MAX_REDIRECTS || (method !== 'GET' && method !== 'HEAD')) {
         return Object.assign(res, { base: base.url });
@@ -195,7 +231,7 @@ export class RegistryTransport {
   async fetchToken(url: URL, authorization?: string): Promise<HttpResponse> {
     const headers = authorization ? { Authorization: authorization } : undefined;
     try {
-      return await this.retrying(() => send({ method: 'GET', url, headers, insecureTls: this.insecureHost(url.host) }, this.timeouts));
+      return await this.retrying(() => send({ method: 'GET', url, headers, insecureTls: this.insecureHost(url.host), deadline: this.deadline() }, this.timeouts));
     } catch (err) {
       throw networkError(err, url.host);
     }

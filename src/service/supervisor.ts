@@ -49,7 +49,7 @@ export class Supervisor implements WorkerHost {
   async mount(req: MountRequest): Promise<MountResult> {
     if (this.closing) throw new ImgError('UNAVAILABLE', 'the service is stopping');
     const dir = await canonicalDir(req.dir).catch((err: unknown) => {
-      throw new ImgError('INVALID_ARGUMENT', `mountpoint ${req.dir}: ${messageOf(err)}`);
+      throw err instanceof ImgError ? err : new ImgError('INVALID_ARGUMENT', `mountpoint ${req.dir}: ${messageOf(err)}`);
     });
     if (this.workers.has(dir) || this.pending.has(dir)) {
       throw new ImgError('ALREADY_EXISTS', `${dir} is already mounted`, { hint: `run \`lamina umount ${dir}\` first` });

@@ -1,6 +1,6 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, readFile, readdir, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, readdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ImgError } from './errors.js';
@@ -146,10 +146,6 @@ export class BlobStore {
     // 1 MiB chunks: with the 64 KiB default, streaming a 200 MB layer out took twice as long.
     const opts = { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end - 1 } : {}) };
     return createReadStream(this.pathOf(digest), opts);
-  }
-
-  async readJson<T>(digest: Digest): Promise<T> {
-    return JSON.parse((await readFile(this.pathOf(digest))).toString('utf8')) as T;
   }
 
   /** Rehash a stored blob; true when its content still matches its name. */

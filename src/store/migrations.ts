@@ -115,7 +115,42 @@ const MIGRATIONS: string[] = [
     created           TEXT NOT NULL       -- ISO 8601
   );
   `,
-  // 5: how a container runs (docker's Config and HostConfig) and the state of its process.
+  // 5: questions asked of layers and images (lamina layers, which, diff, find).
+  `
+  ALTER TABLE entries ADD COLUMN content_digest TEXT;   -- sha256 of a regular file's data, computed on first need
+  ALTER TABLE layers ADD COLUMN content_digests INTEGER NOT NULL DEFAULT 0; -- 1 once every regular file has one
+  CREATE INDEX entries_content_digest ON entries(content_digest) WHERE content_digest IS NOT NULL;
+  CREATE INDEX view_entries_source ON view_entries(diff_id, source_path);
+  -- What each layer of an image changes in the view of the layers below it, computed once per image.
+  CREATE TABLE change_sets (
+    id                INTEGER PRIMARY KEY,
+    image_id          TEXT NOT NULL UNIQUE REFERENCES images(id) ON DELETE CASCADE
+  );
+  CREATE TABLE layer_changes (
+    set_id            INTEGER NOT NULL REFERENCES change_sets(id) ON DELETE CASCADE,
+    position          INTEGER NOT NULL,   -- the layer making the change, 0 = base
+    path              TEXT NOT NULL,
+    kind              TEXT NOT NULL,      -- A added, C replaced, D removed
+    listed            INTEGER NOT NULL,   -- docker diff lists it (not the root, not below a removed directory)
+    type              TEXT NOT NULL,      -- the type after (A, C) or before (D) the change
+    implicit          INTEGER NOT NULL,   -- a directory the layer does not record, made for entries below it
+    PRIMARY KEY (set_id, path, position)
+  ) WITHOUT ROWID;
+  CREATE INDEX layer_changes_position ON layer_changes(set_id, position, path);
+  `,
+  // 6: the build cache: the image each build step made from its parent image, so an unchanged
+  // step is reused (docker's "Using cache"), and the parent of every built image.
+  `
+  CREATE TABLE build_cache (
+    parent_id         TEXT NOT NULL,      -- the image the step ran on; '' for FROM scratch
+    step_key          TEXT NOT NULL,      -- sha256 of the step: instruction, inputs, content digests
+    image_id          TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    created           TEXT NOT NULL,      -- ISO 8601
+    PRIMARY KEY (parent_id, step_key)
+  );
+  CREATE INDEX build_cache_image_id ON build_cache(image_id);
+  `,
+  // 7: how a container runs (docker's Config and HostConfig) and the state of its process.
   `
   ALTER TABLE containers ADD COLUMN spec TEXT;                       -- JSON RunSpec; NULL: the image's defaults
   ALTER TABLE containers ADD COLUMN state TEXT NOT NULL DEFAULT 'created'; -- created|running|restarting|exited

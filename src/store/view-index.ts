@@ -23,7 +23,7 @@ export interface NewViewRow {
 
 type Row = Record<string, unknown>;
 
-/** The stored merged views of images (migration 2): written once per image, probed per lookup. */
+/** The merged views of images as rows (migration 2), written once per image; lamina's index queries (find, image diff) read them. */
 export class ViewIndex {
   private readonly q;
 

@@ -16,6 +16,25 @@ export interface MergedEntry {
   nlink: number;
 }
 
+/** A path's state during a merge: the layer index (-1: implicit directory) and the winning entry. */
+export interface MergeSlot {
+  readonly layer: number;
+  readonly entry: LayerEntry;
+}
+
+/** Read-only view of a merge in progress; a slot object is replaced whenever its path changes. */
+export interface MergeState {
+  get(path: string): MergeSlot | undefined;
+  /** Names in directory `path` (unsorted). */
+  names(path: string): Iterable<string>;
+}
+
+/** Called around each layer's application (layers numbered bottom to top from 0). */
+export interface MergeObserver {
+  beforeLayer?(index: number, state: MergeState): void;
+  afterLayer?(index: number, state: MergeState): void;
+}
+
 /** The merged lower view of an image: entries by path and sorted children by directory. */
 export interface MergedTree {
   entries: Map<string, MergedEntry>;
@@ -40,13 +59,21 @@ interface Slot {
 }
 
 /** Mutable state while layers are applied. */
-class Builder {
+class Builder implements MergeState {
   readonly slots = new Map<string, Slot>();
   readonly kids = new Map<string, Set<string>>();
 
   constructor() {
     this.slots.set('', { layer: -1, entry: implicitDir(''), group: '' });
     this.kids.set('', new Set());
+  }
+
+  get(path: string): Slot | undefined {
+    return this.slots.get(path);
+  }
+
+  names(path: string): Iterable<string> {
+    return this.kids.get(path) ?? [];
   }
 
   /** Remove `path` and everything below it. */
@@ -115,10 +142,14 @@ function applyLayer(b: Builder, layer: LayerInput, idx: number): void {
   }
 }
 
-/** Apply layers bottom to top with the OCI rules and number the result. */
-export function mergeLayers(layersBottomToTop: LayerInput[]): MergedTree {
+/** Apply layers bottom to top with the OCI rules and number the result; `observer` may watch each step. */
+export function mergeLayers(layersBottomToTop: LayerInput[], observer?: MergeObserver): MergedTree {
   const b = new Builder();
-  layersBottomToTop.forEach((l, i) => applyLayer(b, l, i));
+  layersBottomToTop.forEach((l, i) => {
+    observer?.beforeLayer?.(i, b);
+    applyLayer(b, l, i);
+    observer?.afterLayer?.(i, b);
+  });
   const paths = [...b.slots.keys()].sort();
   const groupIno = new Map<string, number>();
   const groupCount = new Map<string, number>();

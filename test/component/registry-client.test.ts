@@ -141,7 +141,7 @@ afterEach(async () => {
 const spec = (host: string, scheme: 'http' | 'https', o: Partial<EndpointSpec> = {}): EndpointSpec =>
   ({ host, bases: [{ url: new URL(`${scheme}://${host}`), insecureTls: false }], mirror: false, ...o });
 const FAST = { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 };
-const transport = (...specs: EndpointSpec[]) => new RegistryTransport('test', specs, { connectMs: 2000, idleMs: 2000 }, FAST);
+const transport = (...specs: EndpointSpec[]) => new RegistryTransport('test', specs, { connectMs: 2000, idleMs: 2000, requestMs: 5000 }, FAST);
 const get = (t: RegistryTransport, p: string, read = false) => t.request({ method: 'GET', path: p, scopes: [], read });
 
 describe('transport', () => {
@@ -243,6 +243,119 @@ describe('blob download', () => {
     expect((await collect(transport(spec(host, 'http')))).equals(blob)).toBe(true);
     expect(ranges).toHaveLength(1);
   }, 30_000);
+
+  /** Counts what a handler managed to send before the client hung up. */
+  const endless = (sent: { bytes: number; gets: number }) => serve((q, r) => {
+    if (q.url === '/v2/') return void r.end('{}');
+    sent.gets++;
+    r.writeHead(200); // chunked: no length to refuse up front
+    const chunk = randomBytes(64 << 10);
+    const more = () => {
+      // bounded, so a client that never stops cannot make this test fill the disk either
+      while (sent.bytes < (256 << 20) && !r.destroyed && r.write(chunk)) sent.bytes += chunk.length;
+      if (sent.bytes >= (256 << 20)) r.end();
+    };
+    r.on('drain', more);
+    more();
+  });
+
+  it('stops an endless body at the declared size, without a retry', async () => {
+    const sent = { bytes: 0, gets: 0 };
+    const host = await endless(sent);
+    const err = await collect(transport(spec(host, 'http'))).catch((e: Error) => e);
+    expect((err as Error).message).toBe(`registry sent more than the ${blob.length} bytes the manifest declares`);
+    expect(hasCode(err, 'DIGEST_MISMATCH')).toBe(true);
+    expect(sent.bytes).toBeLessThan(blob.length + (8 << 20)); // what was in flight when it hung up
+    expect(sent.gets).toBe(1);
+  }, 30_000);
+
+  it.each([
+    ['a Content-Length above the declared size', { 'Content-Length': String(blob.length + 1) }, `registry says the blob has ${blob.length + 1} bytes, the manifest declares ${blob.length}`],
+    ['a Content-Length below the declared size', { 'Content-Length': '10' }, `registry says the blob has 10 bytes, the manifest declares ${blob.length}`],
+  ])('refuses %s before reading the body', async (_name, headers, want) => {
+    let gets = 0;
+    const host = await serve((q, r) => {
+      if (q.url === '/v2/') return void r.end('{}');
+      gets++;
+      r.writeHead(200, headers);
+      r.write(blob.subarray(0, 10));
+    });
+    await expect(collect(transport(spec(host, 'http')))).rejects.toThrow(want);
+    expect(gets).toBe(1);
+  }, 30_000);
+
+  it('refuses a range answer whose total differs from the declared size', async () => {
+    const host = await serve((q, r) => {
+      if (q.url === '/v2/') return void r.end('{}');
+      if (!q.headers.range) {
+        r.writeHead(200, { 'Content-Length': String(blob.length) });
+        return void r.write(blob.subarray(0, 300_000), () => r.socket?.destroy());
+      }
+      r.writeHead(206, { 'Content-Range': `bytes 300000-${blob.length * 2 - 1}/${blob.length * 2}`, 'Content-Length': String(blob.length * 2 - 300_000) });
+      r.end();
+    });
+    await expect(collect(transport(spec(host, 'http')))).rejects.toThrow(`registry says the blob has ${blob.length * 2} bytes, the manifest declares ${blob.length}`);
+  }, 30_000);
+
+  it('checks the digest as it streams: a body of the right size but other bytes fails at its end', async () => {
+    const other = Buffer.from(blob);
+    other[12345]! ^= 1;
+    const host = await serve((q, r) => (q.url === '/v2/' ? r.end('{}') : r.writeHead(200, { 'Content-Length': String(other.length) }).end(other)));
+    const got: Buffer[] = [];
+    const err = await (async () => { for await (const c of blobBytes(transport(spec(host, 'http')), 'x', desc)) got.push(c); })().catch((e: Error) => e);
+    expect((err as Error).message).toBe(`digest mismatch: want ${digest}, got sha256:${createHash('sha256').update(other).digest('hex')}`);
+    expect(Buffer.concat(got).length).toBe(blob.length); // every byte was handed on before the verdict
+  }, 30_000);
+});
+
+describe('deadlines', () => {
+  const small = randomBytes(4096);
+  const desc = { mediaType: 'x', digest: `sha256:${createHash('sha256').update(small).digest('hex')}` as const, size: small.length };
+  /** Sends the head at once, then one byte every 50 ms: never idle, never done. */
+  const trickle = (gets: string[]) => serve((q, r) => {
+    if (q.url === '/v2/') return void r.end('{}');
+    gets.push(q.headers.range ?? '');
+    r.writeHead(200, { 'Content-Length': String(small.length) });
+    let i = 0;
+    const timer = setInterval(() => (r.destroyed || i >= small.length ? clearInterval(timer) : r.write(small.subarray(i, ++i))), 50);
+    r.on('close', () => clearInterval(timer));
+  });
+  const drain = async (it: AsyncIterable<Buffer>) => { for await (const _ of it); };
+
+  it('gives up on a trickling blob at its deadline, resumes, and fails after the bounded attempts', async () => {
+    const gets: string[] = [];
+    const host = await trickle(gets);
+    const t = new RegistryTransport('test', [spec(host, 'http')], { connectMs: 1000, idleMs: 5000, requestMs: 500 }, FAST);
+    const t0 = Date.now();
+    // 0.5 s, plus the bytes still missing at 16 KiB/s
+    await expect(drain(blobBytes(t, 'x', desc))).rejects.toThrow(/^talking to test: no complete answer within 0\.7 s \(LAMINA_REQUEST_TIMEOUT\)$/);
+    expect(gets).toHaveLength(FAST.attempts);
+    expect(gets.slice(1).every((g) => /^bytes=[1-9]\d*-$/.test(g))).toBe(true); // each retry resumed where the last stopped
+    expect(Date.now() - t0).toBeLessThan(5000);
+  }, 30_000);
+
+  it('gives up on a trickling manifest at the request deadline', async () => {
+    const host = await trickle([]);
+    const t = new RegistryTransport('test', [spec(host, 'http')], { connectMs: 1000, idleMs: 5000, requestMs: 300 }, FAST);
+    const t0 = Date.now();
+    const res = await get(t, '/v2/x/manifests/latest');
+    await expect(readBody(res)).rejects.toThrow('no complete answer within 0.3 s (LAMINA_REQUEST_TIMEOUT)');
+    expect(Date.now() - t0).toBeLessThan(2000);
+  }, 30_000);
+
+  it('stops everything at the overall deadline, retries included', async () => {
+    const gets: string[] = [];
+    const host = await trickle(gets);
+    const t = new RegistryTransport('test', [spec(host, 'http')], { connectMs: 1000, idleMs: 5000, requestMs: 500, totalMs: 1200 }, FAST);
+    const t0 = Date.now();
+    const err = await drain(blobBytes(t, 'x', desc)).catch((e: Error) => e);
+    expect((err as Error).message).toBe('gave up after 1.2 s (LAMINA_COMMAND_TIMEOUT)');
+    expect(hasCode(err, 'UNAVAILABLE')).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1150);
+    expect(Date.now() - t0).toBeLessThan(2500);
+    expect(gets.length).toBeLessThan(FAST.attempts);
+    await expect(get(t, '/v2/x/manifests/latest')).rejects.toThrow('gave up after 1.2 s (LAMINA_COMMAND_TIMEOUT)');
+  }, 30_000);
 });
 
 describe('timeouts', () => {
@@ -252,7 +365,7 @@ describe('timeouts', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      const t = (scheme: 'http' | 'https') => new RegistryTransport('test', [spec(host, scheme)], { connectMs: 300, idleMs: 300 }, FAST);
+      const t = (scheme: 'http' | 'https') => new RegistryTransport('test', [spec(host, scheme)], { connectMs: 300, idleMs: 300, requestMs: 5000 }, FAST);
       let t0 = Date.now();
       await expect(get(t('https'), '/v2/')).rejects.toThrow(`talking to ${host}: connection timed out after 300 ms`);
       expect(Date.now() - t0).toBeLessThan(3_000);

@@ -285,6 +285,20 @@ describe('ingestLayer: rejects hostile or broken input and stores nothing', () =
     ['a tar cut after a PAX header', () => cutAt('pax.tar', (r) => r.entries[3]!.offset - 512), /truncated tar: input ends after an extended header, before its entry/],
     ['a PAX header followed by the end-of-archive', async () => Buffer.concat([await cutAt('pax.tar', (r) => r.entries[3]!.offset - 512), Buffer.alloc(1024)]),
       /extended header without an entry at offset \d+$/],
+    ['a root-level whiteout of the root', () => packTar([{ name: 'etc/x', body: 'x' }, { name: '.wh.' }]), /entry "\.wh\.": invalid whiteout: it names no file \(it would hide the layer root\)$/],
+    ['a ./-prefixed whiteout of the root', () => packTar([{ name: './.wh.' }]), /entry "\.\/\.wh\.": invalid whiteout: it names no file \(it would hide the layer root\)$/],
+    ['a whiteout of nothing in a directory', () => packTar([{ name: 'etc/.wh.' }]), /entry "etc\/\.wh\.": invalid whiteout: it names no file$/],
+    ['a whiteout of .', () => packTar([{ name: 'etc/.wh..' }]), /entry "etc\/\.wh\.\.": invalid whiteout: it would hide "\."$/],
+    ['a whiteout of ..', () => packTar([{ name: 'etc/.wh...' }]), /entry "etc\/\.wh\.\.\.": invalid whiteout: it would hide "\.\."$/],
+    ['a whiteout of the whiteout prefix', () => packTar([{ name: '.wh..wh.' }]), /entry "\.wh\.\.wh\.": invalid whiteout: names starting with "\.wh\.\.wh\." are reserved/],
+    ['an AUFS metadata name', () => packTar([{ name: 'a/.wh..wh.plnk', type: 'directory' }]), /entry "a\/\.wh\.\.wh\.plnk": invalid whiteout: names starting with/],
+    ['a whiteout of the opaque marker', () => packTar([{ name: 'a/.wh..wh..wh..opq' }]), /invalid whiteout: names starting with "\.wh\.\.wh\." are reserved/],
+    ['a whiteout that is a directory', () => packTar([{ name: 'a/.wh.b', type: 'directory' }]), /entry "a\/\.wh\.b": invalid whiteout: a whiteout must be a regular file, not a dir$/],
+    ['a whiteout that is a symlink', () => packTar([{ name: '.wh.etc', type: 'symlink', linkname: '/' }]), /invalid whiteout: a whiteout must be a regular file, not a symlink$/],
+    ['an opaque marker that is a directory', () => packTar([{ name: 'a/.wh..wh..opq', type: 'directory' }]), /invalid whiteout: a whiteout must be a regular file, not a dir$/],
+    ['an entry under a whiteout', () => packTar([{ name: 'a/.wh.b/c', body: 'x' }]), /entry "a\/\.wh\.b\/c": invalid whiteout: "\.wh\.b" has entries under it$/],
+    ['a hardlink to a whiteout', () => packTar([{ name: '.wh.x' }, { name: 'y', type: 'link', linkname: '.wh.x' }]), /entry "y": hardlink target "\.wh\.x" is a whiteout$/],
+    ['a whiteout hardlinked to a file', () => packTar([{ name: 'x', body: 'x' }, { name: '.wh.y', type: 'link', linkname: 'x' }]), /entry "\.wh\.y": invalid whiteout: a hardlink to "x", which is no whiteout$/],
     ['a corrupt header mid-archive', async () => {
       const tar = await readFile(fx('pax.tar'));
       tar[(await scratchIngest('pax.tar')).entries[4]!.offset - 512 + 3]! ^= 0x55;
@@ -311,6 +325,20 @@ describe('ingestLayer: rejects hostile or broken input and stores nothing', () =
     }
     await expect(ingestLayer(store, failing(), { what: WHAT })).rejects.toThrow(`${WHAT}: connection reset`);
     expect(await storeContents()).toEqual([]);
+  });
+});
+
+describe('ingestLayer: whiteouts it accepts', () => {
+  it('keeps valid whiteouts, opaque markers (also at the root) and hardlinked whiteouts', async () => {
+    const tar = await packTar([
+      { name: '.wh..wh..opq' }, { name: '.wh.gone' }, { name: 'a/.wh..wh..opq' }, { name: 'a/.wh.b' },
+      { name: 'a/.wh.c', type: 'link', linkname: 'a/.wh.b' }, { name: 'a/.wh..hidden' }, { name: 'gone', body: 'new' },
+    ]);
+    const r = await ingestLayer(store, chunked(tar, 512), { what: WHAT });
+    expect(r.entries.map((e) => [e.path, e.whiteout, e.opaque])).toEqual([
+      ['.wh..wh..opq', false, true], ['.wh.gone', true, false], ['a/.wh..wh..opq', false, true], ['a/.wh.b', true, false],
+      ['a/.wh.c', true, false], ['a/.wh..hidden', true, false], ['gone', false, false],
+    ]);
   });
 });
 

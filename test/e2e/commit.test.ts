@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { link, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfs, diffSnapshots, treeSnapshot, umociUnpack, type TreeEntry } from '../helpers/images.js';
-import { canMount, fixture, mountsUnder, shOk, type Fixture } from '../helpers/containers.js';
+import { canMount, shOk, useFixture, type Fixture } from '../helpers/containers.js';
 import { BIN } from '../helpers/lamina.js';
 import { runOk } from '../helpers/proc.js';
 
@@ -61,18 +61,7 @@ describe.runIf(canMount)('commit and export', () => {
   const settle = () => new Promise((r) => setTimeout(r, 300));
   const snapshot = (dir: string) => treeSnapshot(dir);
 
-  beforeAll(async () => {
-    f = await fixture('lamina-commit-', [base, second]);
-  }, 900_000);
-  afterEach(async () => {
-    expect(await f.unmountAll()).toBe(true);
-  }, 60_000);
-  afterAll(async () => {
-    if (!f) return;
-    expect(await f.unmountAll()).toBe(true);
-    expect(await mountsUnder(f.work)).toEqual([]);
-    await f.cleanup();
-  }, 60_000);
+  useFixture('lamina-commit-', [base, second], (x) => (f = x), 900_000);
 
   describe('a container with every kind of change', () => {
     let mnt: string;

@@ -1,7 +1,6 @@
 // runContainer({ inProcess: true }), the entry point for callers that run many short commands
 // (build): the container's monitor runs in the caller, yet the container is a container like any
 // other to ps, stop and exec, and its output reaches the caller's streams.
-import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runContainer, type RunOpts } from '../../src/run/run.js';
 import { Store } from '../../src/store/store.js';
@@ -14,15 +13,14 @@ const tools = await Promise.all(['umoci', 'pasta'].map(haveCommand));
 let f: Fixture;
 let store: Store;
 
-function collect(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
+/** Everything the container prints (stdout and stderr together, as build -q takes them). */
+function collect(): { output: (chunk: Buffer) => void; text: () => string } {
   let text = '';
-  stream.on('data', (b: Buffer) => (text += b.toString()));
-  return { stream, text: () => text };
+  return { output: (b) => (text += b.toString()), text: () => text };
 }
 
-const opts = (cmd: string[], out: { stdout: PassThrough; stderr: PassThrough }, extra: Partial<RunOpts> = {}): RunOpts => ({
-  image: f.ref, cmd, env: [], rm: false, interactive: false, tty: false, volumes: [], inProcess: true, output: out, say: () => undefined, ...extra,
+const opts = (cmd: string[], output: (chunk: Buffer) => void, extra: Partial<RunOpts> = {}): RunOpts => ({
+  image: f.ref, cmd, env: [], rm: false, interactive: false, tty: false, volumes: [], inProcess: true, output, say: () => undefined, ...extra,
 });
 
 describe.runIf(canMount && tools.every(Boolean))('run in the caller\'s process', () => {
@@ -38,16 +36,16 @@ describe.runIf(canMount && tools.every(Boolean))('run in the caller\'s process',
   }, 60_000);
 
   it('gives the exit status and both output streams, and --rm removes the container', async () => {
-    const [out, err] = [collect(), collect()];
-    const code = await runContainer(store, opts(['sh', '-c', 'echo out; echo err >&2; exit 3'], { stdout: out.stream, stderr: err.stream }, { rm: true }));
-    expect({ code, out: out.text(), err: err.text() }).toEqual({ code: 3, out: 'out\n', err: 'err\n' });
+    const out = collect();
+    const code = await runContainer(store, opts(['sh', '-c', 'echo out; sleep 0.1; echo err >&2; exit 3'], out.output, { rm: true }));
+    expect({ code, out: out.text() }).toEqual({ code: 3, out: 'out\nerr\n' });
     expect(await psRows((a) => f.cli(a))).toEqual([]);
   }, 60_000);
 
   it('is Up to ps, answers exec and stop from other processes while it runs', async () => {
-    const [out, err] = [collect(), collect()];
+    const out = collect();
     const running = runContainer(store, opts(['sh', '-c', "trap 'echo stopping; exit 0' TERM; echo ready; while :; do sleep 0.1; done"],
-      { stdout: out.stream, stderr: err.stream }, { name: 'inproc' }));
+      out.output, { name: 'inproc' }));
     await waitFor(() => out.text() === 'ready\n', { what: 'the container' });
     expect((await psRows((a) => f.cli(a))).find((r) => r.Names === 'inproc')?.Status).toMatch(/^Up /);
     expect(await f.cliOk(['exec', 'inproc', 'echo', 'from exec'])).toBe('from exec\n');
@@ -58,8 +56,7 @@ describe.runIf(canMount && tools.every(Boolean))('run in the caller\'s process',
   }, 60_000);
 
   it('reports a failed start as an error, not an exit status', async () => {
-    const [out, err] = [collect(), collect()];
-    await expect(runContainer(store, opts(['id'], { stdout: out.stream, stderr: err.stream }, { user: 'nobody-here', rm: true })))
+    await expect(runContainer(store, opts(['id'], collect().output, { user: 'nobody-here', rm: true })))
       .rejects.toThrow(/unable to find user nobody-here/);
   }, 60_000);
 });

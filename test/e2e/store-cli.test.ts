@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -116,6 +117,13 @@ describe('load', () => {
   });
 });
 
+/** One image whose config is valid but for `extra`. */
+async function hostileConfig(extra: Record<string, unknown>): Promise<Parameters<typeof dockerArchive>[1]> {
+  const layer = await layerTar([{ name: 'a', content: 'a' }]);
+  const config = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(layer).digest('hex')}`] }, ...extra };
+  return [{ tags: ['x:1'], layers: [layer], config }];
+}
+
 describe('hostile and broken input', () => {
   const cases: Array<[string, () => Promise<Parameters<typeof dockerArchive>[1]>, RegExp]> = [
     ['a ../ path', async () => [{ tags: ['x:1'], layers: [await layerTar([{ name: '../escape', content: 'x' }])] }], /escape.*(escapes|\.\.)/],
@@ -124,6 +132,16 @@ describe('hostile and broken input', () => {
     ['a hardlink outside the layer', async () => [{ tags: ['x:1'], layers: [await layerTar([{ name: 'l', type: 'link', linkname: '../../etc/shadow' }])] }], /shadow|escape/],
     ['diff_ids that do not match', async () => [{ tags: ['x:1'], layers: [await layerTar([{ name: 'a', content: 'a' }])],
       config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${'0'.repeat(64)}`] } } }], /diff_id/],
+    ['a root-level whiteout that would hide the whole image', async () => [{ tags: ['x:1'], layers: [
+      await layerTar([{ name: 'etc/passwd', content: 'root:x:0:0::/:/bin/sh\n' }]), await layerTar([{ name: '.wh.' }])] }],
+    /layer .*: entry "\.wh\.": invalid whiteout: it names no file \(it would hide the layer root\)\n$/],
+    ['a whiteout of ..', async () => [{ tags: ['x:1'], layers: [await layerTar([{ name: 'etc/.wh...' }])] }], /entry "etc\/\.wh\.\.\.": invalid whiteout: it would hide "\.\."\n$/],
+    ['non-string Env entries in the config', async () => hostileConfig({ config: { Env: [1, 2] } }),
+      /bad\.tar: invalid image config: config\.Env\[0\]: expected string, got 1\n$/],
+    ['a config with 300,000 history entries', async () => hostileConfig({ history: Array.from({ length: 300_000 }, () => ({ created_by: 'ENV A=1', empty_layer: true })) }),
+      /bad\.tar: invalid image config: history: more than 10000 entries\n$/],
+    ['a config nested 1,000 levels deep', async () => hostileConfig({ x: JSON.parse(`${'['.repeat(1000)}${']'.repeat(1000)}`) }),
+      /bad\.tar: config: invalid JSON: nested more than 128 levels deep\n$/],
     ['a missing config', async () => [{ tags: ['x:1'], layers: [await layerTar([{ name: 'a', content: 'a' }])], omitConfig: true }], /missing .*\.json/],
   ];
   it.each(cases)('rejects %s with a one-line error and an unchanged store', async (_name, images, why) => {

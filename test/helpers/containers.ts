@@ -2,6 +2,7 @@
 // Every mount and every command on a mount runs in a child process.
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { parseMountInfo } from '../../src/fuse/mountinfo.js';
 import { buildOciLayout, type LayerSpec } from './images.js';
 import { lamina, laminaOk, tempDir } from './lamina.js';
@@ -82,4 +83,25 @@ export async function fixture(prefix: string, layers: LayerSpec[], ref = 'lamina
     },
   };
   return f;
+}
+
+/**
+ * The fixture of a describe block, handed to `set` once built; checked after each test that
+ * it left no mount, then unmounted and removed after all.
+ */
+export function useFixture(prefix: string, layers: LayerSpec[], set: (f: Fixture) => void, buildTimeout = 600_000): void {
+  let f: Fixture | undefined;
+  beforeAll(async () => {
+    f = await fixture(prefix, layers);
+    set(f);
+  }, buildTimeout);
+  afterEach(async () => {
+    expect(await f!.unmountAll()).toBe(true);
+  }, 60_000);
+  afterAll(async () => {
+    if (!f) return;
+    expect(await f.unmountAll()).toBe(true);
+    expect(await mountsUnder(f.work)).toEqual([]);
+    await f.cleanup();
+  }, 60_000);
 }

@@ -75,6 +75,8 @@ export interface ImageConfigSpec {
 export interface BuildOptions {
   /** Tag inside the layout (org.opencontainers.image.ref.name). Default 'latest'. */
   tag?: string;
+  /** Start from this tag of the same layout (its layers come first) instead of an empty image. */
+  from?: string;
   config?: ImageConfigSpec;
   /** Timeout per umoci invocation, ms. Default 120 s. */
   timeout?: number;
@@ -147,7 +149,8 @@ export async function buildOciLayout(dir: string, layers: LayerSpec[], opts: Bui
     if (existing) await rm(dir, { recursive: true });
     await runOk('umoci', ['init', '--layout', dir], { timeout });
   }
-  await runOk('umoci', ['new', '--image', image], { timeout });
+  if (opts.from) await runOk('umoci', ['tag', '--image', `${dir}:${opts.from}`, tag], { timeout });
+  else await runOk('umoci', ['new', '--image', image], { timeout });
 
   const work = await mkdtemp(path.join(tmpdir(), 'lamina-umoci-'));
   const bundle = path.join(work, 'bundle');
@@ -202,6 +205,35 @@ export async function buildOciLayout(dir: string, layers: LayerSpec[], opts: Bui
     if (c.stopSignal) args.push(`--config.stopsignal=${c.stopSignal}`);
     await runOk('umoci', args.filter((a) => a !== ''), { timeout });
   }
+}
+
+/**
+ * Tag each proper prefix of `tag`'s layer stack in the layout as `TAG-K` (its first K
+ * layers, history up to them), so a test can see the image as each layer left it.
+ */
+export async function tagLayerPrefixes(layoutDir: string, tag: string): Promise<string[]> {
+  const { manifest, config } = await readOciImage(layoutDir, tag);
+  const put = async (value: unknown): Promise<{ digest: string; size: number }> => {
+    const bytes = Buffer.from(JSON.stringify(value));
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    await writeFile(path.join(layoutDir, 'blobs', 'sha256', hex), bytes);
+    return { digest: `sha256:${hex}`, size: bytes.length };
+  };
+  const indexFile = path.join(layoutDir, 'index.json');
+  const index = JSON.parse(await readFile(indexFile, 'utf8'));
+  const tags: string[] = [];
+  for (let k = 1; k < manifest.layers.length; k++) {
+    let seen = 0;
+    const history = (config.history ?? []).filter((h) => (h.empty_layer ? seen < k : ++seen <= k));
+    const cfg = await put({ ...config, rootfs: { type: 'layers', diff_ids: config.rootfs.diff_ids.slice(0, k) }, history });
+    const man = await put({ ...manifest, config: { ...manifest.config, ...cfg }, layers: manifest.layers.slice(0, k) });
+    const name = `${tag}-${k}`;
+    index.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...man,
+      annotations: { 'org.opencontainers.image.ref.name': name } });
+    tags.push(name);
+  }
+  await writeFile(indexFile, JSON.stringify(index));
+  return tags;
 }
 
 /** `umoci unpack` the image into `dest` (which must not exist); returns dest/rootfs. */

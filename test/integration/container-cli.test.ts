@@ -1,9 +1,9 @@
 // Container commands end to end: create, ps, mount, umount, diff, rm, and rmi's refusal.
 import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { busyboxRootfs } from '../helpers/images.js';
-import { canMount, fixture, mountsUnder, sh, shOk, type Fixture } from '../helpers/containers.js';
+import { canMount, mountsUnder, sh, shOk, useFixture, type Fixture } from '../helpers/containers.js';
 
 async function layer(r: string): Promise<void> {
   await busyboxRootfs(r);
@@ -18,18 +18,7 @@ describe.runIf(canMount)('container commands', () => {
   let n = 0;
   const newDir = () => path.join(f.work, `mnt-${++n}`);
 
-  beforeAll(async () => {
-    f = await fixture('lamina-container-cli-', [layer]);
-  }, 600_000);
-  afterEach(async () => {
-    expect(await f.unmountAll()).toBe(true);
-  }, 60_000);
-  afterAll(async () => {
-    if (!f) return;
-    expect(await f.unmountAll()).toBe(true);
-    expect(await mountsUnder(f.work)).toEqual([]);
-    await f.cleanup();
-  }, 60_000);
+  useFixture('lamina-container-cli-', [layer], (x) => (f = x));
 
   it('creates containers with a 64-hex ID, a given or docker-style name, and lists them', async () => {
     const id = (await f.cliOk(['create', '--name', 'web', f.ref])).trim();

@@ -38,7 +38,7 @@ describe('commit --change', () => {
     ['ENV', /ENV needs at least one argument/],
     ['ENV =x', /"=x" is not KEY=VALUE/],
     ['USER a b', /USER takes exactly one argument/],
-    ['LABEL a="b', /unterminated " quote/],
+    ['LABEL a="b', /looking for matching double-quote/],
   ])('rejects %s', (change, err) => {
     expect(() => applyChanges(parent, [change])).toThrow(err);
   });

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { containerDiff } from '../../container/upper/diff.js';
 import { CONTAINER_FILTERS, containerBytes, filterContainers, summarizeContainer, type ContainerSummary } from '../../container/container-list.js';
 import { parseFilters } from '../../image/filters.js';
-import { imageView } from '../../image/image-view.js';
 import { resolveImage } from '../../image/resolve.js';
 import { ImgError } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
@@ -116,14 +114,5 @@ export const registerContainerCommands: Register = (program: Command, action, de
       }
       const r = await pruneContainers(ctx, socket());
       return [...containerPruneReport(r), `Total reclaimed space: ${humanSize(r.bytes, 4)}`].join('\n');
-    })));
-
-  define(['diff', 'container diff'], (c) => c.description("Inspect changes to files or directories on a container's filesystem")
-    .argument('<container>')
-    .action(action(async (ctx, name: string) => {
-      const store = await ctx.store();
-      const c = findContainer(store, name);
-      const lower = imageView(store, c.imageId);
-      return containerDiff(lower, c.upperDir, c.workDir).map((ch) => `${ch.kind} ${ch.path}`).join('\n') || undefined;
     })));
 };

@@ -4,6 +4,7 @@ import { resolveImage } from '../../image/resolve.js';
 import { createContainer, findContainer } from '../../container/containers.js';
 import { imageView } from '../../image/image-view.js';
 import { startMountServer } from '../../fuse/mount-process.js';
+import { canonicalDir } from '../../fuse/mountinfo.js';
 import { imageMount, mountContainer } from '../../container/container-mounts.js';
 import { serviceFor } from '../../service/client.js';
 import { mountRequest, unmountVia } from '../../service/route.js';
@@ -19,8 +20,9 @@ export const registerMountCommands: Register = (program: Command, action) => {
   program.command('mount').description('Mount a container read-write, or an image (a new container, or --read-only the image itself)')
     .argument('<container-or-image>').argument('<dir>')
     .option('--read-only', 'mount the image itself, read-only')
-    .action(action(async (ctx, name: string, dir: string, o: { readOnly?: boolean }) => {
-      nonEmptyDir(dir, 'mount');
+    .action(action(async (ctx, name: string, given: string, o: { readOnly?: boolean }) => {
+      nonEmptyDir(given, 'mount');
+      const dir = await canonicalDir(given); // a bad mount point fails before a container is created
       const store = await ctx.store();
       const svc = await serviceFor(program.opts().socket, ctx.root);
       if (svc) {

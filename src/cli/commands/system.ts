@@ -16,6 +16,8 @@ import type { Register } from '../register.js';
 import { containerPruneReport, listContainers, pruneContainers } from './containers.js';
 import { pruneReport } from './images.js';
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 /** Go's GOARCH names for Node's process.arch. */
 const GO_ARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
@@ -66,6 +68,7 @@ export const registerSystemCommands: Register = (program, action, define) => {
       const info = {
         Containers: listed.length, ContainersRunning: running, ContainersStopped: listed.length - running,
         Images: i.images, Layers: i.layers, Blobs: i.blobs, BytesOnDisk: i.bytesOnDisk, BytesSaved: i.bytesSaved,
+        Staging: { Pulls: i.staging.pulls, Bytes: i.staging.bytes },
         Driver: 'lamina', DockerRootDir: i.root, ServerVersion: VERSION, Service: service.json,
       };
       if (o.format) return execute(parseFormat(o.format), info);
@@ -73,6 +76,7 @@ export const registerSystemCommands: Register = (program, action, define) => {
         `Store root: ${i.root}`, `Containers: ${listed.length} (running: ${running})`, `Images: ${i.images}`, `Layers: ${i.layers}`, `Blobs: ${i.blobs}`,
         `Disk usage: ${humanSize(i.bytesOnDisk)} (${i.bytesOnDisk} bytes)`,
         `Saved by layer sharing: ${humanSize(i.bytesSaved)} (${i.bytesSaved} bytes)`,
+        `Staging: ${plural(i.staging.pulls, 'unfinished pull')}, ${humanSize(i.staging.bytes)} (${i.staging.bytes} bytes)`,
         ...service.lines,
       ].join('\n');
     })));
@@ -108,9 +112,10 @@ export const registerSystemCommands: Register = (program, action, define) => {
       return [...containerPruneReport(cr), ...pruneReport(ir), `Total reclaimed space: ${humanSize(cr.bytes + ir.bytes, 4)}`].join('\n');
     })));
 
-  define(['gc', 'system gc'], (c) => c.description('Remove blobs that no image or layer refers to')
+  define(['gc', 'system gc'], (c) => c.description('Remove blobs that no image or layer refers to, and the staging of pulls that died')
     .action(action(async (ctx) => {
       const r = await collectGarbage(await ctx.store());
-      return `Removed ${r.removed.length} blobs, ${humanSize(r.bytes)}`;
+      const pulls = r.pulls.dirs ? [`Removed ${plural(r.pulls.dirs, 'unfinished pull')}, ${humanSize(r.pulls.bytes)}`] : [];
+      return [`Removed ${r.removed.length} blobs, ${humanSize(r.bytes)}`, ...pulls].join('\n');
     })));
 };

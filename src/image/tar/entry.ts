@@ -2,7 +2,7 @@
 import { ImgError } from '../../store/errors.js';
 import type { EntryType, LayerEntry } from '../../store/types.js';
 import { paxInt, paxName, paxText, paxTime, type PaxRecords, type RawHeader } from './headers.js';
-import { isOpaqueMarker, whitedOutName } from './whiteout.js';
+import { isOpaqueMarker, whitedOutName, whiteoutProblem } from './whiteout.js';
 
 /** Metadata headers ('x', 'L', 'K') read since the last entry; they apply to the next one. */
 export interface Meta {
@@ -63,28 +63,36 @@ export function normalizePath(p: string): string | undefined {
   return parts.includes('..') ? undefined : parts.join('/');
 }
 
-/** Normalizes entries in archive order and rejects those that would escape the layer. */
+/** Normalizes entries in archive order and rejects those that would escape the layer or misuse whiteout names. */
 export class LayerChecker {
-  private readonly seen = new Map<string, EntryType>();
+  private readonly seen = new Map<string, { type: EntryType; marker: boolean }>();
 
   accept(e: LayerEntry): LayerEntry {
     const p = normalizePath(e.path);
     if (p === undefined) throw entryError(e.path, 'path escapes the layer root');
     if (p === '' && e.type !== 'dir') throw entryError(e.path, 'the layer root must be a directory');
-    if (e.type === 'link') e.linkname = this.hardlinkTarget(e.path, e.linkname ?? '');
+    const problem = whiteoutProblem(p, e.type);
+    if (problem) throw entryError(e.path, problem);
     const base = p.slice(p.lastIndexOf('/') + 1);
-    Object.assign(e, { path: p, opaque: isOpaqueMarker(base), whiteout: whitedOutName(base) !== undefined });
-    this.seen.set(p, e.type);
+    const opaque = isOpaqueMarker(base);
+    const whiteout = whitedOutName(base) !== undefined;
+    if (e.type === 'link') e.linkname = this.hardlinkTarget(e.path, e.linkname ?? '', opaque || whiteout);
+    Object.assign(e, { path: p, opaque, whiteout });
+    this.seen.set(p, { type: e.type, marker: opaque || whiteout });
     return e;
   }
 
-  private hardlinkTarget(rawPath: string, target: string): string {
+  /** A hardlink joins a file to a file, or a marker to a marker: anything else would serve a marker's (empty) data as a file. */
+  private hardlinkTarget(rawPath: string, target: string, marker: boolean): string {
     const t = normalizePath(target);
     const shown = JSON.stringify(target);
     if (t === undefined) throw entryError(rawPath, `hardlink target ${shown} escapes the layer root`);
-    const type = this.seen.get(t);
-    if (type === undefined) throw entryError(rawPath, `hardlink target ${shown} is not an earlier entry of this layer`);
-    if (type === 'dir') throw entryError(rawPath, `hardlink target ${shown} is a directory`);
+    const prior = this.seen.get(t);
+    if (prior === undefined) throw entryError(rawPath, `hardlink target ${shown} is not an earlier entry of this layer`);
+    if (prior.type === 'dir') throw entryError(rawPath, `hardlink target ${shown} is a directory`);
+    if (prior.marker !== marker) {
+      throw entryError(rawPath, marker ? `invalid whiteout: a hardlink to ${shown}, which is no whiteout` : `hardlink target ${shown} is a whiteout`);
+    }
     return t;
   }
 }
