@@ -48,13 +48,12 @@ async function loadImages(store: Store): Promise<void> {
 const RUN_COLUMNS = ['spec', 'state', 'pid', 'monitor_pid', 'monitor_start', 'monitor_socket', 'exit_code', 'started_at', 'finished_at',
   'restart_count', 'stopped_by_user', 'error'];
 
-/** Undo migration 5 and the later ones on a store's index, as a store made before them looks. */
+/** Undo migrations 7, 6 and 5 on a store's index, as a store made before them looks. */
 function downgrade(file: string): void {
   const db = new Database(file);
-  db.exec(`DROP INDEX entries_content_digest; DROP INDEX view_entries_source; DROP TABLE layer_changes; DROP TABLE change_sets;
-           ALTER TABLE entries DROP COLUMN content_digest; ALTER TABLE layers DROP COLUMN content_digests;
-           DROP TABLE build_cache; ${RUN_COLUMNS.map((c) => `ALTER TABLE containers DROP COLUMN ${c};`).join(' ')}
-           PRAGMA user_version = 4;`);
+  db.exec(`${RUN_COLUMNS.map((c) => `ALTER TABLE containers DROP COLUMN ${c};`).join(' ')}
+           DROP TABLE build_cache; DROP INDEX entries_content_digest; DROP INDEX view_entries_source; DROP TABLE layer_changes; DROP TABLE change_sets;
+           ALTER TABLE entries DROP COLUMN content_digest; ALTER TABLE layers DROP COLUMN content_digests; PRAGMA user_version = 4;`);
   db.close();
 }
 
