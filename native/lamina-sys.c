@@ -1,5 +1,5 @@
 // lamina-sys: reading xattrs, which Node's fs lacks, for commit, diff and export of a writable
-// layer (src/container/upper/sys.ts). Paths are strings or Buffers (names need not be UTF-8).
+// layer (src/container/upper/sys.ts), and opening a file inside an image's root (src/run/in-root.ts). Paths are strings or Buffers (names need not be UTF-8).
 // Calls are synchronous and return a negative errno instead of throwing. Built by
 // scripts/build-native.mjs.
 #define _GNU_SOURCE
@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -99,10 +101,34 @@ static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
   }
 }
 
+// openInRoot(root, path) -> fd | -errno: opens `path` for reading as if `root` were "/", so neither
+// ".." nor a symlink (absolute or relative) leads out of it (openat2 RESOLVE_IN_ROOT); non-blocking,
+// so a FIFO planted in an image cannot hang the caller. For files the host reads from an image.
+static napi_value js_openInRoot(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  char root[MAX_PATH], path[MAX_PATH];
+  if (!args(env, info, 2, argv) || get_string(env, argv[0], root, sizeof root) || get_string(env, argv[1], path, sizeof path)) {
+    napi_throw_error(env, NULL, "lamina-sys: openInRoot(root, path)");
+    return NULL;
+  }
+  int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return int_value(env, -errno);
+  struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  long fd;
+  int err, tries = 0;
+  do { // EAGAIN: a rename anywhere on the system raced a ".." step; the kernel asks for a retry
+    fd = syscall(SYS_openat2, dir, path, &how, sizeof how);
+    err = errno;
+  } while (fd < 0 && err == EAGAIN && ++tries < 1000);
+  close(dir);
+  return int_value(env, fd < 0 ? -err : fd);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL },
     { "llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL },
+    { "openInRoot", NULL, js_openInRoot, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   napi_value version;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds native/lamina-mountd (the C mount server, via native/Makefile) and native/lamina-sys.c (xattrs, mknod, renameat2, utimensat: what Node's fs lacks)
 // into node_modules/lamina-sys/, so both dist/ and test builds load it as `lamina-sys`,
-// and native/lamina-exec.c (the last step of `lamina run`) into the same directory.
+// and lamina-exec (native/lamina-exec.c and its exec-*.c parts: starts container processes) into the same directory.
 // Idempotent: rebuilds only when the source changed. Needs cc and Node's headers.
 // Usage: node scripts/build-native.mjs [--check]
 import { execFileSync } from 'node:child_process';
@@ -17,12 +17,16 @@ const outDir = path.join(repo, 'node_modules', 'lamina-sys');
 const out = path.join(outDir, 'lamina-sys.node');
 const stamp = path.join(outDir, 'source.sha256');
 
-const execSource = path.join(repo, 'native', 'lamina-exec.c');
+const execSources = ['lamina-exec.c', 'exec-root.c', 'exec-privileges.c', 'exec-pty.c'].map((f) => path.join(repo, 'native', f));
+const execHeader = path.join(repo, 'native', 'exec.h');
 const execOut = path.join(outDir, 'lamina-exec');
 
 const src = readFileSync(source, 'utf8');
-const hash = createHash('sha256').update(src).update(readFileSync(execSource)).update(process.version).digest('hex');
-const current = existsSync(out) && existsSync(execOut) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash;
+const hash = createHash('sha256').update(src);
+for (const f of [...execSources, execHeader]) hash.update(readFileSync(f));
+hash.update(process.version);
+const digest = hash.digest('hex');
+const current = existsSync(out) && existsSync(execOut) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest;
 if (process.argv.includes('--check')) {
   console.log(current ? `built: ${out}` : 'not built');
   process.exitCode = current ? 0 : 1;
@@ -36,10 +40,11 @@ if (process.argv.includes('--check')) {
   if (createRequire(import.meta.url)(tmp).version !== 1) throw new Error('built lamina-sys addon does not load');
   renameSync(tmp, out);
   const execTmp = path.join(outDir, `lamina-exec-${process.pid}`);
-  execFileSync('cc', ['-O2', '-Wall', execSource, '-o', execTmp], { stdio: 'inherit' });
+  execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wformat=2', '-Wvla', ...execSources, '-o', execTmp, '-lseccomp'],
+    { stdio: 'inherit' });
   renameSync(execTmp, execOut);
   writeFileSync(path.join(outDir, 'package.json'), JSON.stringify({ name: 'lamina-sys', version: '1.0.0', private: true, main: 'lamina-sys.node' }, null, 2));
-  writeFileSync(stamp, hash);
+  writeFileSync(stamp, digest);
   console.log(`lamina-sys built: ${out}`);
 } else {
   console.log(`lamina-sys up to date: ${out}`);

@@ -1,7 +1,7 @@
 // The steps that make a layer: RUN in a container on a lamina mount, COPY and ADD written into
 // a mounted container, WORKDIR's missing directory. Each commits the container's writable
 // layer as the step's image and always removes the container, whatever happens.
-import { mkdir, readFile, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { containerLayerTar } from '../container/container-tar.js';
@@ -12,7 +12,7 @@ import { imageView } from '../image/image-view.js';
 import { expand } from '../image/shell-words.js';
 import { resolveImage } from '../image/resolve.js';
 import { imageFor, runInContainer } from '../run/run.js';
-import { resolveUser } from '../run/user.js';
+import { credentialsIn } from '../run/rootfs.js';
 import { hexOf } from '../store/digest.js';
 import { messageOf } from '../store/errors.js';
 import type { Digest } from '../store/types.js';
@@ -84,9 +84,9 @@ export async function runStep(st: StageState, step: Step): Promise<void> {
 /** --chown: `user[:group]`, names looked up in the image's own passwd and group; a lone user means the same number for the group (docker). */
 async function chownOf(spec: string | undefined, rootfs: string): Promise<Owner | undefined> {
   if (spec === undefined) return undefined;
-  const read = (f: string) => readFile(path.join(rootfs, 'etc', f), 'utf8').catch(() => '');
   const [user, group] = spec.split(':');
-  const cred = resolveUser(`${user || '0'}${group ? `:${group}` : ''}`, await read('passwd'), await read('group'));
+  // read inside the image's root: its /etc/passwd may be a link to a host file
+  const cred = credentialsIn(rootfs, `${user || '0'}${group ? `:${group}` : ''}`);
   return { uid: cred.uid, gid: group ? cred.gid : cred.uid };
 }
 

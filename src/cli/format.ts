@@ -1,5 +1,8 @@
 /** Output helpers matching docker's formatting (go-units and tabwriter). */
+import { humanDuration } from '../container/container-status.js';
 import { tabwrite } from './format-tabwriter.js';
+
+export { humanDuration };
 
 /** docker's HumanSizeWithPrecision(n, precision): decimal units; HumanSize is precision 4. */
 export function humanSize(bytes: number, precision = 3): string {
@@ -11,24 +14,6 @@ export function humanSize(bytes: number, precision = 3): string {
     i++;
   }
   return `${Number(n.toPrecision(precision))}${units[i]}`;
-}
-
-/** docker's HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const h = Math.round(ms / 3_600_000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(ms / 60_000);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
 }
 
 /** "2 months ago", or "N/A" for a missing or unparsable time. */

@@ -8,6 +8,7 @@ import { registerFsckCommands } from './commands/fsck.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerLayerCommands } from './commands/layers.js';
+import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerMountCommands } from './commands/mount.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRegistryCommands } from './commands/registry.js';
@@ -69,7 +70,7 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
     if (out !== undefined && out !== '') print(out);
   };
   for (const register of [registerImageCommands, registerInspectCommands, registerLayerCommands, registerContainerCommands, registerDiffCommands,
-    registerMountCommands, registerRunCommands, registerRegistryCommands, registerSaveCommands, registerCommitCommands, registerBuildCommands,
+    registerMountCommands, registerRunCommands, registerLifecycleCommands, registerRegistryCommands, registerSaveCommands, registerCommitCommands, registerBuildCommands,
     registerSystemCommands, registerFsckCommands, registerServeCommands]) {
     register(program, action, define);
   }

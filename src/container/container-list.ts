@@ -10,6 +10,8 @@ import { readConfig } from '../image/inspect.js';
 import { ImgError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { ContainerRecord } from './container-index.js';
+import { statusText } from './container-status.js';
+import { displayPorts } from './ports.js';
 
 export const CONTAINER_FILTERS = ['id', 'name', 'label', 'status', 'exited', 'ancestor'] as const;
 /** docker's container states (the status filter accepts only these). */
@@ -67,13 +69,19 @@ export function filterContainers(list: ContainerSummary[], filters: Filters, isA
     && anyOf(filters, 'ancestor', (v) => isAncestor(v, c.imageId)));
 }
 
-/** The summary of a container as this store knows it today: created, or running while it is mounted. */
+/**
+ * The summary of a container as its record says (the caller brings a record whose monitor died up
+ * to date first). A container that does not run but is mounted (lamina mount) counts as running,
+ * with "Mounted at DIR" as its status; ports show only while it runs, as in docker.
+ */
 export async function summarizeContainer(store: Store, c: ContainerRecord, mount: { dir: string; status: string } | undefined): Promise<ContainerSummary> {
   const cfg = await readConfig(store, c.imageId).then((x) => x.config, () => undefined);
+  const argv = c.spec?.process.argv ?? [...(cfg?.Entrypoint ?? []), ...(cfg?.Cmd ?? [])];
+  const up = c.run.state === 'running' || c.run.state === 'restarting';
   return {
-    id: c.id, names: [c.name], image: c.imageRef, imageId: c.imageId, created: c.created,
-    command: [...(cfg?.Entrypoint ?? []), ...(cfg?.Cmd ?? [])].join(' '),
-    state: mount ? 'running' : 'created', status: mount?.status ?? 'Created',
+    id: c.id, names: [c.name], image: c.imageRef, imageId: c.imageId, created: c.created, command: argv.join(' '),
+    state: up ? c.run.state : mount ? 'running' : c.run.state, status: !up && mount ? mount.status : statusText(c),
+    exitCode: c.run.exitCode, ports: up && c.spec ? displayPorts(c.spec.ports, c.spec.exposed) : '',
     labels: cfg?.Labels ?? {}, mounts: mount ? [mount.dir] : [],
   };
 }

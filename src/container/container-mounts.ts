@@ -1,19 +1,17 @@
 import { canonicalDir } from '../fuse/mountinfo.js';
-import { mountRecord, startMountServer, unmount } from '../fuse/mount-process.js';
+import { startMountServer, unmount } from '../fuse/mount-process.js';
 import type { FuseMountOpts } from '../fuse/mount-options.js';
 import { ensureViewFile } from '../image/image-view.js';
 import type { MountSpec } from '../fuse/mount-state.js';
 import { ImgError } from '../store/errors.js';
 import { containers, type ContainerRecord } from './containers.js';
+import { liveMountOf, markMounted } from './container-state.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 
 /** The mount point of a container whose server is alive, else undefined (a stale record is cleared). */
 export async function liveMount(store: Store, c: ContainerRecord): Promise<string | undefined> {
-  if (!c.mountedAt) return undefined;
-  if (await mountRecord(c.mountedAt)) return c.mountedAt;
-  containers(store).setMount(c.id, undefined);
-  return undefined;
+  return liveMountOf(store, c);
 }
 
 /** How a container mount is presented: read-write unless `readOnly`; `suid`/`dev` only where no host user can reach it. */
@@ -41,7 +39,7 @@ export async function mountContainer(store: Store, c: ContainerRecord, dir: stri
   if (at) throw new ImgError('ALREADY_EXISTS', `container ${c.id.slice(0, 12)} is already mounted at ${at}`, { hint: `run \`lamina umount ${at}\` first` });
   const m = containerMount(store, c, o);
   const rec = await startMountServer(dir, m.spec, m.fuse);
-  containers(store).setMount(c.id, rec.dir);
+  markMounted(store, c.id, rec.dir);
 }
 
 /** Mounts image `id` itself, read-only, on `dir` in a background server. */
@@ -55,5 +53,5 @@ export async function unmountDir(store: Store | undefined, dir: string): Promise
   const target = await canonicalDir(dir);
   await unmount(target);
   const c = store && containers(store).byMount(target);
-  if (c) containers(store!).setMount(c.id, undefined);
+  if (c) markMounted(store!, c.id, undefined);
 }

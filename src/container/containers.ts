@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ContainerIndex, type ContainerRecord } from './container-index.js';
+import type { RunSpec } from './run-spec.js';
 import { ImgError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { resolveImage } from '../image/resolve.js';
@@ -30,8 +31,8 @@ function randomName(index: ContainerIndex): string {
   }
 }
 
-/** docker create: a new container (record + empty writable layer) for the image `ref`. */
-export async function createContainer(store: Store, ref: string, opts: { name?: string } = {}): Promise<ContainerRecord> {
+/** docker create: a new container (record + empty writable layer) for the image `ref`, run as `spec` says. */
+export async function createContainer(store: Store, ref: string, opts: { name?: string; spec?: RunSpec } = {}): Promise<ContainerRecord> {
   const { id: imageId } = resolveImage(store, ref);
   const index = containers(store);
   if (opts.name !== undefined && !NAME_RE.test(opts.name)) {
@@ -43,8 +44,8 @@ export async function createContainer(store: Store, ref: string, opts: { name?: 
   }
   const id = randomBytes(32).toString('hex');
   const dir = path.join(store.root, 'containers', id);
-  const rec = { id, name: opts.name ?? randomName(index), imageId, imageRef: ref, created: new Date().toISOString(),
-    upperDir: path.join(dir, 'upper'), workDir: path.join(dir, 'work') };
+  const rec: ContainerRecord = { id, name: opts.name ?? randomName(index), imageId, imageRef: ref, created: new Date().toISOString(),
+    upperDir: path.join(dir, 'upper'), workDir: path.join(dir, 'work'), spec: opts.spec, run: { state: 'created', restartCount: 0, stoppedByUser: false } };
   await mkdir(rec.upperDir, { recursive: true, mode: 0o755 });
   await mkdir(rec.workDir, { recursive: true, mode: 0o700 });
   try {

@@ -36,11 +36,11 @@ export function mergeEnv(base: string[], overrides: string[], hostEnv: NodeJS.Pr
 }
 
 /** docker's rules: --entrypoint replaces the image entrypoint and drops its Cmd; arguments replace Cmd. */
-export function runProcess(image: ContainerConfig | undefined, f: RunFlags): Process {
+export function runProcess(image: ContainerConfig | undefined, f: RunFlags, opts: { allowNoCommand?: boolean } = {}): Process {
   const entrypoint = f.entrypoint !== undefined ? (f.entrypoint ? [f.entrypoint] : []) : (image?.Entrypoint ?? []);
   const cmd = f.cmd.length ? f.cmd : f.entrypoint !== undefined ? [] : (image?.Cmd ?? []);
   const argv = [...entrypoint, ...cmd];
-  if (argv.length === 0) throw new ImgError('INVALID_ARGUMENT', 'no command specified');
+  if (argv.length === 0 && !opts.allowNoCommand) throw new ImgError('INVALID_ARGUMENT', 'no command specified');
   const cwd = f.workdir || image?.WorkingDir || '/';
   if (!cwd.startsWith('/')) throw new ImgError('INVALID_ARGUMENT', `the working directory '${cwd}' is invalid: it needs to be an absolute path`);
   return {

@@ -1,13 +1,13 @@
 // What the CLI's mount commands share: talk to the service when one keeps this store's
 // mounts, else act here (direct mode: each mount its own detached server, as before).
 import path from 'node:path';
-import { liveMount, unmountDir } from '../container/container-mounts.js';
+import { unmountDir } from '../container/container-mounts.js';
+import { mountIntents } from '../container/container-state.js';
 import { canonicalDir } from '../fuse/mountinfo.js';
 import { hasCode, isNotFound, messageOf } from '../store/errors.js';
-import { findContainer, type ContainerRecord } from '../container/containers.js';
+import { findContainer } from '../container/containers.js';
 import type { Store } from '../store/store.js';
 import { probeService, type ServiceClient } from './client.js';
-import { MountIndex } from './mount-index.js';
 import type { MountRequest, MountStatus } from './protocol.js';
 
 /** The request that mounts `name` on `dir`: the container of that name, else the image. */
@@ -26,7 +26,7 @@ export function mountRequest(store: Store, name: string, dir: string, readOnly: 
 export async function unmountVia(svc: ServiceClient | undefined, store: Store, dir: string): Promise<void> {
   if (svc) return svc.unmount(path.resolve(dir));
   const target = await canonicalDir(dir);
-  const kept = new MountIndex(store.index.db).remove(target);
+  const kept = mountIntents(store).remove(target);
   try {
     await unmountDir(store, target);
   } catch (err) {
@@ -34,33 +34,10 @@ export async function unmountVia(svc: ServiceClient | undefined, store: Store, d
   }
 }
 
-/** Where a container is mounted, and how ps shows it. */
-export interface ContainerMountInfo {
-  dir: string;
-  status: string;
-}
-
 /** The service's mounts by container ID (empty in direct mode). */
 export async function serviceMounts(svc: ServiceClient | undefined): Promise<Map<string, MountStatus>> {
   const list = svc ? await svc.mounts() : [];
   return new Map(list.filter((m) => m.containerId).map((m) => [m.containerId!, m]));
-}
-
-/** The mount of `c`: the service's if it keeps one, else a live direct mount (a stale mounted_at is cleared). */
-export async function mountOf(store: Store, c: ContainerRecord, kept: Map<string, MountStatus>): Promise<ContainerMountInfo | undefined> {
-  const m = kept.get(c.id);
-  if (m) return { dir: m.dir, status: statusText(m) };
-  const at = await liveMount(store, c);
-  return at ? { dir: at, status: `Mounted at ${at}` } : undefined;
-}
-
-function statusText(m: MountStatus): string {
-  switch (m.state) {
-    case 'mounted': return `Mounted at ${m.dir}`;
-    case 'starting': return `Mounting at ${m.dir}`;
-    case 'restarting': return `Restarting (${m.restarts}) at ${m.dir}`;
-    case 'failed': return `Failed at ${m.dir}: ${m.error ?? 'unknown error'}`;
-  }
 }
 
 /** `lamina info`'s service section, as lines and as JSON. */

@@ -6,6 +6,7 @@ import { DEFAULT_RUN_DIR } from '../fuse/mount-state.js';
 import { ImgError, messageOf } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { createApi } from './api.js';
+import { restoreContainers } from '../run/restore.js';
 import { logEvent } from './log.js';
 import type { ServiceInfo } from './protocol.js';
 import { Supervisor } from './supervisor.js';
@@ -16,6 +17,8 @@ export interface ServeOpts {
   runDir?: string;
   /** How long SIGTERM waits for each mount to go before killing its worker (default 10 s). */
   stopTimeoutMs?: number;
+  /** How often containers whose monitor died are checked against their restart policy (default 2 s). */
+  containerCheckMs?: number;
 }
 
 /** Socket mode: owner and group (root) only. */
@@ -48,7 +51,9 @@ export async function serve(store: Store, opts: ServeOpts): Promise<number> {
   await listen(server, opts.socket);
   logEvent('listen', { socket: opts.socket, mode: SOCKET_MODE.toString(8) });
   await sup.restore().catch((err: unknown) => logEvent('error', { during: 'restore', error: messageOf(err) }, 'error'));
+  const keeper = keepContainers(store, opts.containerCheckMs ?? 2000);
   const signal = await stopped;
+  keeper.stop();
   logEvent('stop', { signal, mounts: sup.list().length });
   server.close();
   server.closeAllConnections();
@@ -56,6 +61,25 @@ export async function serve(store: Store, opts: ServeOpts): Promise<number> {
   await rm(opts.socket, { force: true });
   logEvent('stop', { clean });
   return clean ? 0 : 1;
+}
+
+/**
+ * Restart policies: containers are started as their policy says when the service starts, and
+ * again whenever their monitor dies under them. Monitors outlive the service; it only watches.
+ */
+function keepContainers(store: Store, everyMs: number): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const pass = async (serviceStart: boolean) => {
+    try {
+      for (const e of await restoreContainers(store, serviceStart)) logEvent('container', { ...e }, e.outcome === 'failed' ? 'error' : 'info');
+    } catch (err) {
+      logEvent('error', { during: 'restart policies', error: messageOf(err) }, 'error');
+    }
+    if (!stopped) timer = setTimeout(() => void pass(false), everyMs);
+  };
+  void pass(true);
+  return { stop: () => { stopped = true; clearTimeout(timer); } };
 }
 
 /** Listens on `socket` with mode 0660; a stale socket file is replaced, a live one refused. */

@@ -6,11 +6,12 @@ import { cleanupDeadMount } from '../fuse/mount-process.js';
 import { isServerFor, readRecord, removeRecord, type MountRecord } from '../fuse/mount-state.js';
 import { imageView } from '../image/image-view.js';
 import { ImgError, messageOf } from '../store/errors.js';
-import { containers, createContainer, findContainer } from '../container/containers.js';
+import { createContainer, findContainer } from '../container/containers.js';
 import { resolveImage } from '../image/resolve.js';
 import type { Store } from '../store/store.js';
 import { logEvent } from './log.js';
-import { MountIndex, type MountIntent } from './mount-index.js';
+import { mountIntents, markMounted } from '../container/container-state.js';
+import type { MountIntent, MountIntents } from '../container/mount-intents.js';
 import type { MountRequest, MountResult, MountStatus } from './protocol.js';
 import { Worker, type MountTarget, type WorkerHost } from './worker.js';
 
@@ -22,11 +23,11 @@ export class Supervisor implements WorkerHost {
   private readonly workers = new Map<string, Worker>();
   /** Mountpoints of requests still being checked. */
   private readonly pending = new Set<string>();
-  private readonly intents: MountIndex;
+  private readonly intents: MountIntents;
   private closing = false;
 
   constructor(private readonly store: Store, readonly runDir: string) {
-    this.intents = new MountIndex(store.index.db);
+    this.intents = mountIntents(store);
   }
 
   /**
@@ -87,7 +88,7 @@ export class Supervisor implements WorkerHost {
     if (!w) return unmountDir(this.store, target);
     await w.stop(15_000);
     this.workers.delete(target);
-    if (w.intent.containerId) containers(this.store).setMount(w.intent.containerId, undefined);
+    if (w.intent.containerId) markMounted(this.store, w.intent.containerId, undefined);
   }
 
   list(): MountStatus[] {
@@ -107,7 +108,7 @@ export class Supervisor implements WorkerHost {
         logEvent('error', { dir: w.dir, error: messageOf(err) }, 'error');
         throw err;
       }
-      if (w.intent.containerId) containers(this.store).setMount(w.intent.containerId, undefined);
+      if (w.intent.containerId) markMounted(this.store, w.intent.containerId, undefined);
     }));
     this.workers.clear();
     return results.every((r) => r.status === 'fulfilled');
@@ -126,7 +127,7 @@ export class Supervisor implements WorkerHost {
   }
 
   up(w: Worker): void {
-    if (w.intent.containerId) containers(this.store).setMount(w.intent.containerId, w.dir);
+    if (w.intent.containerId) markMounted(this.store, w.intent.containerId, w.dir);
   }
 
   gone(w: Worker): void {

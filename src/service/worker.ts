@@ -5,7 +5,7 @@ import { isServerFor } from '../fuse/mount-state.js';
 import type { MountSpec } from '../fuse/mount-state.js';
 import { isNotFound, messageOf } from '../store/errors.js';
 import { logEvent } from './log.js';
-import type { MountIntent } from './mount-index.js';
+import type { MountIntent } from '../container/mount-intents.js';
 import type { MountState, MountStatus } from './protocol.js';
 
 /** What a worker serves, derived from its intent each time it starts. */

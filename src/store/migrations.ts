@@ -150,6 +150,21 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX build_cache_image_id ON build_cache(image_id);
   `,
+  // 7: how a container runs (docker's Config and HostConfig) and the state of its process.
+  `
+  ALTER TABLE containers ADD COLUMN spec TEXT;                       -- JSON RunSpec; NULL: the image's defaults
+  ALTER TABLE containers ADD COLUMN state TEXT NOT NULL DEFAULT 'created'; -- created|running|restarting|exited
+  ALTER TABLE containers ADD COLUMN pid INTEGER;                     -- host PID of the container's first process
+  ALTER TABLE containers ADD COLUMN monitor_pid INTEGER;             -- the process that supervises it
+  ALTER TABLE containers ADD COLUMN monitor_start INTEGER;           -- its start time (clock ticks after boot): a PID can be reused
+  ALTER TABLE containers ADD COLUMN monitor_socket TEXT;             -- where that process answers
+  ALTER TABLE containers ADD COLUMN exit_code INTEGER;
+  ALTER TABLE containers ADD COLUMN started_at TEXT;                 -- ISO 8601
+  ALTER TABLE containers ADD COLUMN finished_at TEXT;
+  ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE containers ADD COLUMN error TEXT;                      -- why the last start failed
+  `,
 ];
 
 /** Bring the database to the latest schema, one transaction per migration. */

@@ -44,10 +44,15 @@ async function loadImages(store: Store): Promise<void> {
   await load(store, archive);
 }
 
-/** Undo migrations 6 and 5 on a store's index, as a store made before them looks. */
+/** Containers' columns added by migration 7 (run specs and process state). */
+const RUN_COLUMNS = ['spec', 'state', 'pid', 'monitor_pid', 'monitor_start', 'monitor_socket', 'exit_code', 'started_at', 'finished_at',
+  'restart_count', 'stopped_by_user', 'error'];
+
+/** Undo migrations 7, 6 and 5 on a store's index, as a store made before them looks. */
 function downgrade(file: string): void {
   const db = new Database(file);
-  db.exec(`DROP TABLE build_cache; DROP INDEX entries_content_digest; DROP INDEX view_entries_source; DROP TABLE layer_changes; DROP TABLE change_sets;
+  db.exec(`${RUN_COLUMNS.map((c) => `ALTER TABLE containers DROP COLUMN ${c};`).join(' ')}
+           DROP TABLE build_cache; DROP INDEX entries_content_digest; DROP INDEX view_entries_source; DROP TABLE layer_changes; DROP TABLE change_sets;
            ALTER TABLE entries DROP COLUMN content_digest; ALTER TABLE layers DROP COLUMN content_digests; PRAGMA user_version = 4;`);
   db.close();
 }

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parseMountInfo } from '../../src/fuse/mountinfo.js';
 import { canMount, mountsUnder, shOk } from '../helpers/containers.js';
 import { buildOciLayout, busyboxRootfs, writeLayerTar } from '../helpers/images.js';
-import { BIN, lamina, tempDir } from '../helpers/lamina.js';
+import { BIN, cliOn, tempDir } from '../helpers/lamina.js';
 import { haveCommand, pidAlive, run, waitFor, type RunResult } from '../helpers/proc.js';
 
 const tools = await Promise.all(['umoci', 'unshare', 'setpriv', 'script'].map(haveCommand));
@@ -20,13 +20,7 @@ let root: string;
 let runDir: string;
 let removeWork: () => Promise<void>;
 const env = () => ({ LAMINA_RUN_DIR: runDir });
-const cli = (args: string[], opts: { input?: string; timeout?: number } = {}): Promise<RunResult> =>
-  lamina(root, args, { env: env(), timeout: 60_000, ...opts });
-async function cliOk(args: string[]): Promise<string> {
-  const r = await cli(args);
-  if (r.code !== 0) throw new Error(`lamina ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const { cli, cliOk } = cliOn(() => root, env);
 /** `lamina run ARGS...`. */
 const runIt = (...args: string[]) => cli(['run', ...args]);
 /** Checks an exit code and stdout, showing stderr when they differ. */
@@ -311,14 +305,14 @@ describe.runIf(canMount && tools.every(Boolean))('lamina run', () => {
       await cliOk(['rm', 'changes']);
     }, 60_000);
 
-    it('--rm removes the container; without it ps -a lists it as Created; a taken --name is a conflict', async () => {
+    it('--rm removes the container; without it ps -a lists it as Exited (0); a taken --name is a conflict', async () => {
       const before = await containerIds();
       expect((await runIt('--rm', IMG, 'true')).code).toBe(0);
       expect(await containerIds()).toEqual(before);
       expectResult(await runIt('--name', 'kept', IMG, 'true'), 0, '');
       const id = await idOf('kept');
-      expect(await cliOk(['ps', '-a'])).toMatch(new RegExp(`^${id} +${IMG.replace(/[.]/g, '\\.')} +.* ago +Created +kept$`, 'm'));
-      expect(await cliOk(['ps', '-q'])).toBe(''); // not mounted any more
+      expect(await cliOk(['ps', '-a'])).toMatch(new RegExp(`^${id} +${IMG.replace(/[.]/g, '\\.')} +"true" +.* ago +Exited \\(0\\) .* ago +kept$`, 'm'));
+      expect(await cliOk(['ps', '-q'])).toBe(''); // neither running nor mounted any more
       const again = await runIt('--name', 'kept', IMG, 'echo', 'never');
       expect(again.code).toBe(125);
       expect(again.stdout).toBe('');
@@ -390,38 +384,43 @@ describe.runIf(canMount && tools.every(Boolean))('lamina run', () => {
   });
 
   describe('failure', () => {
-    it('SIGKILL of lamina ends the command; the container mount stays until lamina umount', async () => {
+    it('SIGKILL of lamina run leaves the container running, as docker does; stop ends it', async () => {
+      const c = start(process.execPath, [BIN, '--root', root, 'run', '--name', 'client', IMG, 'sh', '-c', "trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done"]);
+      await c.waitOut(/^ready$/m);
+      process.kill(c.proc.pid!, 'SIGKILL');
+      expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(await cliOk(['ps'])).toMatch(/ Up .* client$/m);
+      expect(await cliOk(['stop', 'client'])).toBe('client\n');
+      expect(await cliOk(['ps', '-a'])).toMatch(/ Exited \(0\) .* client$/m);
+      expect(await ourLaminaMounts()).toEqual([]);
+      await cliOk(['rm', 'client']);
+    }, 60_000);
+
+    it("SIGKILL of the container's monitor ends its processes; ps shows Exited (255) and the mount is released", async () => {
       const before = await containerIds();
       const c = start(process.execPath, [BIN, '--root', root, 'run', '--name', 'killed', IMG, 'sh', '-c', 'echo ready; exec sleep 37']);
       await c.waitOut(/^ready$/m);
       const id = await idOf('killed');
+      const monitor = (await processes()).find((p) => p.cmd.startsWith(`lamina-monitor ${id}`));
+      expect(monitor).toBeDefined();
       const tree = await waitFor(async () => {
-        const t = descendants(await processes(), c.proc.pid!);
+        const t = descendants(await processes(), monitor!.pid);
         return t.some((p) => p.cmd === 'sleep 37') && t;
       }, { what: 'sleep 37 to run' });
       const server = tree.find((p) => p.cmd.includes('lamina-mountd'));
       const sandbox = tree.filter((p) => p !== server);
-      expect(server).toBeDefined();
       expect(sandbox.map((p) => p.cmd)).toEqual(expect.arrayContaining(['sleep 37']));
       const killedAt = Date.now();
-      process.kill(c.proc.pid!, 'SIGKILL');
-      expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
-      // The namespace dies with lamina (parent-death signal on unshare), so nothing keeps running in it.
+      process.kill(monitor!.pid, 'SIGKILL');
+      // The namespace dies with its monitor (parent-death signals), so nothing keeps running in it.
       await waitFor(async () => {
         const now = await processes();
         return sandbox.every((p) => !now.some((q) => q.pid === p.pid && q.cmd === p.cmd && q.cmd !== ''));
       }, { what: 'the sandbox processes to end' });
       expect(Date.now() - killedAt).toBeLessThan(10_000); // long before sleep 37 would end
-      // The mount's server is its own process and outlives lamina: the container stays mounted.
-      const merged = path.join(root, 'containers', (await containerIds()).find((x) => x.startsWith(id))!, 'merged');
-      expect(await pidAlive(server!.pid)).toBe(true);
-      expect(await ourLaminaMounts()).toEqual([merged]);
-      expect(await cliOk(['ps'])).toMatch(new RegExp(`^${id} .* Mounted at ${merged} +killed$`, 'm'));
-      expect((await cli(['rm', 'killed'])).stderr).toMatch(/it is mounted at/);
-      await cliOk(['umount', merged]);
-      expect(await ourLaminaMounts()).toEqual([]);
-      await waitFor(async () => !(await pidAlive(server!.pid)), { what: 'the mount server to exit' });
-      expect(await cliOk(['ps', '-a'])).toMatch(/Created +killed$/m);
+      expect((await c.exited).code).not.toBe(0); // the client lost its container
+      expect(await cliOk(['ps', '-a'])).toMatch(new RegExp(`^${id} .* Exited \\(255\\) .* killed$`, 'm'));
+      expect(await ourLaminaMounts()).toEqual([]); // ps found the monitor gone and released its mount
       await cliOk(['rm', 'killed']);
       expect(await containerIds()).toEqual(before);
     }, 60_000);

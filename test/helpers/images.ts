@@ -67,6 +67,9 @@ export interface ImageConfigSpec {
   user?: string;
   entrypoint?: string[];
   labels?: Record<string, string>;
+  /** "80/tcp" */
+  exposedPorts?: string[];
+  stopSignal?: string;
 }
 
 export interface BuildOptions {
@@ -198,6 +201,8 @@ export async function buildOciLayout(dir: string, layers: LayerSpec[], opts: Bui
     if (c.workdir !== undefined) args.push(`--config.workingdir=${c.workdir}`);
     if (c.user !== undefined) args.push(`--config.user=${c.user}`);
     if (c.labels) args.push(...Object.entries(c.labels).map(([k, v]) => `--config.label=${k}=${v}`));
+    if (c.exposedPorts) args.push(...c.exposedPorts.map((p) => `--config.exposedports=${p}`));
+    if (c.stopSignal) args.push(`--config.stopsignal=${c.stopSignal}`);
     await runOk('umoci', args.filter((a) => a !== ''), { timeout });
   }
 }

@@ -19,6 +19,15 @@ export async function laminaOk(root: string, args: string[], opts: RunOptions = 
   return r.stdout;
 }
 
+/** lamina on the store `root()` with `env()` (both read at each call), and a variant that must succeed. */
+export function cliOn(root: () => string, env: () => NodeJS.ProcessEnv): {
+  cli: (args: string[], opts?: RunOptions) => Promise<RunResult>;
+  cliOk: (args: string[]) => Promise<string>;
+} {
+  const cli = (args: string[], opts: RunOptions = {}) => lamina(root(), args, { env: env(), timeout: 60_000, ...opts });
+  return { cli, cliOk: (args) => laminaOk(root(), args, { env: env(), timeout: 60_000 }) };
+}
+
 /** A temp dir removed by the returned cleanup. */
 export async function tempDir(prefix = 'lamina-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));

@@ -25,7 +25,7 @@ describe.runIf(canMount)('container commands', () => {
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     const anon = (await f.cliOk(['create', f.ref])).trim();
     const dup = await f.cli(['create', '--name', 'web', f.ref]);
-    expect(dup.code).toBe(1);
+    expect(dup.code).toBe(125); // docker create fails with 125 too
     expect(dup.stderr).toMatch(/The container name "\/web" is already in use/);
     expect(await f.cliOk(['ps'])).toBe('CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n');
     const all = await f.cliOk(['ps', '-a']);

@@ -4,9 +4,11 @@ import { parseFilters } from '../../image/filters.js';
 import { resolveImage } from '../../image/resolve.js';
 import { ImgError } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
-import { containers, createContainer, findContainer, removeContainer, type ContainerRecord } from '../../container/containers.js';
+import { containers, findContainer, removeContainer, type ContainerRecord } from '../../container/containers.js';
+import { removeStopped } from '../../run/lifecycle.js';
+import { containerNow, everyContainerNow } from '../../container/container-state.js';
 import { serviceFor } from '../../service/client.js';
-import { mountOf, serviceMounts, unmountVia } from '../../service/route.js';
+import { serviceMounts, unmountVia } from '../../service/route.js';
 import type { Context } from '../context.js';
 import { humanSize } from '../format.js';
 import { CONTAINERS, containerFormat, containerRows } from '../format-containers.js';
@@ -19,10 +21,9 @@ export interface Listed { record: ContainerRecord; summary: ContainerSummary }
 /** Every container with its summary (state from the service's or a direct mount). */
 export async function listContainers(ctx: Context, socket: string | undefined): Promise<Listed[]> {
   const store = await ctx.store();
-  const kept = await serviceMounts(await serviceFor(socket, ctx.root));
   const out: Listed[] = [];
-  for (const record of containers(store).list()) {
-    out.push({ record, summary: await summarizeContainer(store, record, await mountOf(store, record, kept)) });
+  for (const { record, mount } of await everyContainerNow(store, await serviceMounts(await serviceFor(socket, ctx.root)))) {
+    out.push({ record, summary: await summarizeContainer(store, record, mount) });
   }
   return out;
 }
@@ -43,7 +44,7 @@ export async function pruneContainers(ctx: Context, socket: string | undefined):
   const store = await ctx.store();
   const out = { ids: [] as string[], bytes: 0 };
   for (const { record, summary } of await listContainers(ctx, socket)) {
-    if (summary.state === 'running') continue;
+    if (summary.state === 'running' || summary.state === 'restarting') continue;
     out.bytes += await containerBytes(record);
     await removeContainer(store, record);
     out.ids.push(record.id);
@@ -55,11 +56,6 @@ export const containerPruneReport = (r: { ids: string[] }) => (r.ids.length ? ['
 
 export const registerContainerCommands: Register = (program: Command, action, define) => {
   const socket = () => program.opts().socket as string | undefined;
-
-  define(['create', 'container create'], (c) => c.description('Create a new container (an image plus an empty writable layer)')
-    .argument('<image>')
-    .option('--name <name>', 'assign a name to the container')
-    .action(action(async (ctx, ref: string, o: { name?: string }) => (await createContainer(await ctx.store(), ref, o)).id)));
 
   define(['ps', 'container ls|list|ps'], (c) => c.description('List containers (running ones unless -a; a mounted container counts as running)')
     .option('-a, --all', 'show all containers')
@@ -88,20 +84,22 @@ export const registerContainerCommands: Register = (program: Command, action, de
 
   define(['rm', 'container rm|remove'], (c) => c.description('Remove one or more containers and their writable layers (each one reported)')
     .argument('<container...>')
-    .option('-f, --force', 'unmount a mounted container first')
+    .option('-f, --force', 'kill a running container, unmount a mounted one, first')
     .action(action(async (ctx, names: string[], o: { force?: boolean }) => {
       const store = await ctx.store();
       const svc = await serviceFor(socket(), ctx.root);
       const kept = await serviceMounts(svc);
       await ctx.each(names, async (n) => {
-        const c = findContainer(store, n);
-        const at = (await mountOf(store, c, kept))?.dir;
+        const before = await containerNow(store, findContainer(store, n), kept);
+        if (before.record.run.monitorPid) await removeStopped(store, n, !!o.force);
+        const c = containers(store).get(before.record.id);
+        const at = c && (await containerNow(store, c, kept)).mount?.dir;
         if (at && !o.force) {
           throw new ImgError('FAILED_PRECONDITION', `cannot remove container ${c.id.slice(0, 12)}: it is mounted at ${at}`,
             { hint: `unmount it first (\`lamina umount ${at}\`) or use rm -f` });
         }
         if (at) await unmountVia(svc, store, at);
-        await removeContainer(store, c);
+        if (c) await removeContainer(store, c);
         ctx.say(n);
       });
       return undefined;

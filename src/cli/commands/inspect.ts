@@ -5,7 +5,8 @@ import { findContainer } from '../../container/containers.js';
 import { inspectImage } from '../../image/inspect.js';
 import { findImage } from '../../image/resolve.js';
 import { serviceFor } from '../../service/client.js';
-import { mountOf, serviceMounts } from '../../service/route.js';
+import { serviceMounts } from '../../service/route.js';
+import { containerNow } from '../../container/container-state.js';
 import { ImgError, isNotFound } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
 import type { Context } from '../context.js';
@@ -17,9 +18,8 @@ type Kind = 'image' | 'container' | 'any';
 const FORMAT_HELP = "'json' (compact), or a Go TEMPLATE run on each object (default: indented JSON array)";
 
 async function containerObject(store: Store, socket: string | undefined, root: string, name: string): Promise<Record<string, unknown>> {
-  const c = findContainer(store, name);
-  const m = await mountOf(store, c, await serviceMounts(await serviceFor(socket, root)));
-  return inspectContainer(store, c, await summarizeContainer(store, c, m));
+  const now = await containerNow(store, findContainer(store, name), await serviceMounts(await serviceFor(socket, root)));
+  return inspectContainer(store, now.record, await summarizeContainer(store, now.record, now.mount));
 }
 
 /** docker inspect: every name looked up, each failure reported, the found objects printed together. */

@@ -18,7 +18,7 @@ const toIntent = (r: Row): MountIntent => ({
 });
 
 /** The mounts table: removing a container or image drops its intent (ON DELETE CASCADE). */
-export class MountIndex {
+export class MountIntents {
   private readonly q;
 
   constructor(db: Database.Database) {

@@ -1,0 +1,129 @@
+// One run of a container's process: prepare the root, start the sandbox, connect its network,
+// and report its exit. The monitor (monitor.ts) decides when to do this again.
+import { mkdir } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { ContainerRecord } from '../container/container-index.js';
+import type { RunSpec } from '../container/run-spec.js';
+import { ImgError } from '../store/errors.js';
+import { havePasta, privateResolvConf, startPasta, type Pasta } from './network.js';
+import { credentialsIn, writeEtc } from './rootfs.js';
+import { spawnSandbox, type SandboxProcess, type Volume } from './sandbox.js';
+import { MASKED_PATHS, READONLY_PATHS, privilegeArgs } from './security.js';
+import { parseVolume } from './spec.js';
+
+/** tini, bound into the container for --init (Debian's tini package). */
+export const INIT_BINARY = '/usr/bin/tini-static';
+
+export interface Started {
+  /** Host PID of the container's first process. */
+  pid: number;
+  sandbox: SandboxProcess;
+  pasta?: Pasta;
+  /** Window sizes for the terminal ("ROWS COLS\n"). */
+  control: Socket;
+}
+
+/** The environment the process gets: HOME from passwd and HOSTNAME unless set, as docker does. */
+function processEnv(spec: RunSpec, home: string, hostname: string): string[] {
+  const env = [...spec.process.env];
+  if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${hostname}`);
+  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${home}`);
+  return env;
+}
+
+/** Lines from the sandbox's sync channel, one at a time. */
+function lineReader(sock: Socket): () => Promise<string | undefined> {
+  let buf = '';
+  let ended = false;
+  let wake: (() => void) | undefined;
+  sock.on('data', (b: Buffer) => {
+    buf += b.toString();
+    wake?.();
+  });
+  sock.on('close', () => {
+    ended = true;
+    wake?.();
+  });
+  sock.on('error', () => undefined);
+  return async () => {
+    for (;;) {
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        return line;
+      }
+      if (ended) return undefined;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  };
+}
+
+/** What the sandbox said on stderr before it failed, as the error. */
+async function sandboxFailure(sandbox: SandboxProcess, stderr: () => string): Promise<ImgError> {
+  const r = await sandbox;
+  const why = stderr().trim().split('\n').filter(Boolean).slice(-3).join('; ');
+  return new ImgError('FAILED_PRECONDITION', why || `the sandbox exited ${r.exitCode ?? r.signal}`);
+}
+
+export interface StartOpts {
+  rootfs: string;
+  /** The container's own directory on the host (etc files, env file, pasta's PID file). */
+  stateDir: string;
+  /** Called with each chunk of output before anything else reads it. */
+  onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
+}
+
+/** Starts the container's process; resolves once it runs (its PID known), or rejects with why it could not. */
+export async function startProcess(c: ContainerRecord, spec: RunSpec, o: StartOpts): Promise<Started> {
+  if (!spec.process.argv.length) throw new ImgError('INVALID_ARGUMENT', 'no command specified');
+  const volumes: Volume[] = spec.volumes.map(parseVolume);
+  const cred = credentialsIn(o.rootfs, spec.process.user);
+  const hostname = spec.hostname ?? c.id.slice(0, 12);
+  const etcDir = path.join(o.stateDir, 'etc');
+  const privateNet = spec.network === 'private';
+  if (privateNet && !(await havePasta())) {
+    throw new ImgError('FAILED_PRECONDITION', 'the private network needs pasta, which is not installed', { hint: 'install passt, or run with --network host' });
+  }
+  await mkdir(etcDir, { recursive: true });
+  await writeEtc(etcDir, hostname, spec.addHosts, privateNet ? await privateResolvConf() : undefined);
+  const { proc: sandbox } = await spawnSandbox({
+    rootfs: o.rootfs, hostname, etcDir, volumes, privateNetwork: spec.network !== 'host', loopback: spec.network === 'none',
+    init: spec.init ? INIT_BINARY : undefined, privileged: spec.privileged,
+    masked: spec.privileged ? [] : MASKED_PATHS, readonly: spec.privileged ? [] : READONLY_PATHS, stdin: spec.interactive,
+    process: { argv: spec.process.argv, env: processEnv(spec, cred.home, hostname), cwd: spec.process.cwd, cred, privileges: privilegeArgs(spec), tty: spec.tty },
+  });
+  let stderr = '';
+  sandbox.stdout!.on('data', (b: Buffer) => o.onOutput('stdout', b));
+  sandbox.stderr!.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-4000);
+    o.onOutput('stderr', b);
+  });
+  const control = sandbox.stdio[3] as Socket;
+  const next = lineReader(control);
+  let pasta: Pasta | undefined;
+  try {
+    if ((await next()) !== 'ready') throw await sandboxFailure(sandbox, () => stderr);
+    if (privateNet) pasta = await startPasta(sandbox.pid!, spec.ports, o.stateDir);
+    control.write('go\n');
+    const m = /^pid (\d+)$/.exec((await next()) ?? '');
+    if (!m) throw await sandboxFailure(sandbox, () => stderr);
+    return { pid: Number(m[1]), sandbox, pasta, control };
+  } catch (err) {
+    if (sandbox.exitCode === null && sandbox.signalCode === null) sandbox.kill('SIGKILL');
+    await sandbox;
+    await pasta?.stop();
+    throw err;
+  }
+}
+
+/** The exit status docker reports: the code, or 128+N after signal N. */
+export async function exitStatus(s: Started): Promise<number> {
+  const r = await s.sandbox;
+  await s.pasta?.stop();
+  if (typeof r.exitCode === 'number') return r.exitCode;
+  return 128 + (r.signal ? os.constants.signals[r.signal as NodeJS.Signals] : 0);
+}
