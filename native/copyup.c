@@ -264,6 +264,36 @@ static int copy_new(struct server *s, struct node *n, enum copy_kind kind)
 	return err;
 }
 
+/* A lower file whose last name went while it was open (n->gone) is changed through its fd: its
+ * copy, data and all, is made in the work dir, unlinked there, and kept by the node's pinned O_PATH
+ * fd, as the host keeps an open file nothing names. */
+static int copy_gone(struct server *s, struct node *n, uint64_t ino, const struct timespec *gone_at)
+{
+	char name[64];
+	struct copy cp;
+	int err;
+	temp_name(name);
+	if ((err = copy_lower_into(s, ino, COPY_DATA, s->work_fd, name, &cp.fd)))
+		return err;
+	if (fstat(cp.fd, &cp.st) || unlinkat(s->work_fd, name, 0)) {
+		err = errno;
+		unlinkat(s->work_fd, name, 0);
+		close(cp.fd);
+		return err;
+	}
+	drop_kept_ctime(cp.fd); /* its ctime is still the unlink's, not the lower file's */
+	keep_ctime(cp.fd, gone_at);
+	pthread_mutex_lock(&n->lock);
+	n->upper = 1;
+	n->metacopy = 0;
+	n->gone = 0;
+	node_set_upper_key(s->nodes, n, cp.st.st_dev, cp.st.st_ino);
+	n->upper_fd = cp.fd;
+	n->pinned = 1;
+	pthread_mutex_unlock(&n->lock);
+	return 0;
+}
+
 /* With n locked: whether `kind` of a copy is already there. */
 static int has_copy(const struct node *n, enum copy_kind kind)
 {
@@ -272,8 +302,9 @@ static int has_copy(const struct node *n, enum copy_kind kind)
 
 int copy_up(struct server *s, struct node *n, enum copy_kind kind)
 {
+	struct timespec gone_at;
 	uint64_t lower;
-	int err, upper;
+	int err, upper, gone;
 	pthread_mutex_lock(&n->lock);
 	while (!has_copy(n, kind) && n->copying)
 		pthread_cond_wait(&n->copied, &n->lock);
@@ -284,8 +315,13 @@ int copy_up(struct server *s, struct node *n, enum copy_kind kind)
 	n->copying = 1;
 	upper = n->upper;
 	lower = n->lower_data;
+	gone = n->gone;
+	gone_at = n->gone_at;
 	pthread_mutex_unlock(&n->lock);
-	err = upper ? fill_metacopy(s, n, lower, kind) : copy_new(s, n, kind);
+	if (upper)
+		err = fill_metacopy(s, n, lower, kind);
+	else
+		err = gone ? copy_gone(s, n, lower, &gone_at) : copy_new(s, n, kind);
 	pthread_mutex_lock(&n->lock);
 	if (!err && upper)
 		n->metacopy = 0;

@@ -16,7 +16,8 @@ const T0 = new Date(1_600_000_000_000);
 async function base(r: string): Promise<void> {
   const p = (x: string) => path.join(r, x);
   await busyboxRootfs(r);
-  for (const d of ['data/sub/deep', 'big', 'hl', 'x', 'ren/dir/b', 'meta', 'tree']) await mkdir(p(d), { recursive: true });
+  for (const d of ['data/sub/deep', 'big', 'hl', 'x', 'ren/dir/b', 'meta', 'tree', 'gone']) await mkdir(p(d), { recursive: true });
+  await writeFile(p('gone/f'), 'still here\n');
   await writeFile(p('data/a.txt'), 'alpha\n');
   await writeFile(p('data/keep.txt'), 'keep\n');
   await writeFile(p('data/removed'), 'removed in layer 2\n');
@@ -196,6 +197,19 @@ describe.runIf(canMount)('container mount: filesystem semantics', () => {
     expect(await shOk(`cat ${m('data/a.txt')} ${m('hl/a2')}`)).toBe('alpha\nmore\nvia-link\npair\nvia-b\n');
     await shOk(`rm ${m('data/a-link')} ${m('hl/a')}`);
     expect(await shOk(`stat -c %h ${m('data/a.txt')} ${m('hl/b')}`)).toBe('1\n2\n');
+  });
+
+  it('keeps a lower file that is open when its name goes: readable, and changeable through its fd', async () => {
+    // as a plain directory does: the unlinked file's data stays, fchmod works, nlink is 0
+    const py = `import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.unlink(sys.argv[1])
+os.fchmod(fd, 0o600)
+st = os.fstat(fd)
+print(oct(st.st_mode & 0o7777), st.st_nlink, os.pread(fd, 100, 0).decode().strip())`;
+    expect((await runOk('python3', ['-c', py, path.join(mnt, 'gone/f')])).stdout).toBe('0o600 0 still here\n');
+    expect(await shOk(`ls -A ${m('gone')}`)).toBe('');
+    expect(await readdir(up('gone'))).toEqual(['f']); // the whiteout; the copy had no name in the upper layer
   });
 
   it('makes symlinks, fifos and device nodes', async () => {
