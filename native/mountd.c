@@ -136,6 +136,15 @@ static int open_layers(struct server *s, const char *store)
 	return s->layer_fds ? 0 : ENOMEM;
 }
 
+static void close_layers(struct server *s)
+{
+	for (uint32_t i = 0; s->layer_fds && i < s->view.h->layer_count; i++)
+		if (s->layer_fds[i] > 0)
+			close(s->layer_fds[i]);
+	free(s->layer_fds);
+	s->layer_fds = NULL;
+}
+
 /* A container mount holds an fd for every upper inode the kernel has looked up: allow as many
  * as the system does (fs.nr_open), not the 1,024 a shell starts with. */
 static void raise_fd_limit(void)
@@ -213,11 +222,42 @@ static int serve(struct server *s, const struct options *o)
 	return err ? 1 : 0;
 }
 
+/* Opens the layers, mounts, and serves until the mount goes; the exit status. */
+static int mount_and_serve(struct server *s, const struct options *o, char *argv0)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	int rc;
+	raise_fd_limit();
+	if (open_layers(s, o->store))
+		return 3;
+	s->timeout = o->timeout;
+	s->ready_fd = o->ready_fd;
+	s->debug = o->debug;
+	if (fuse_opt_add_arg(&args, argv0) || (o->opts[0] && (fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, o->opts))) ||
+	    (o->debug && fuse_opt_add_arg(&args, "-d"))) {
+		fuse_opt_free_args(&args);
+		return 1;
+	}
+	if (o->upper && (rc = overlay_open(s, o->upper, o->work))) {
+		logf_("upper %s, work %s: %s", o->upper, o->work, strerror(rc));
+		fuse_opt_free_args(&args);
+		return 3;
+	}
+	s->se = fuse_session_new(&args, o->upper ? &overlay_ops : &lower_ops, sizeof lower_ops, s);
+	fuse_opt_free_args(&args);
+	if (!s->se) {
+		logf_("bad mount options: %s", o->opts);
+		return 2;
+	}
+	rc = serve(s, o);
+	fuse_session_destroy(s->se);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct server s = { .ready_fd = -1 };
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct server s = { .ready_fd = -1, .upper_fd = -1, .work_fd = -1 };
 	int rc;
 	parse_args(argc, argv, &o);
 	if (open_view(&s, o.view))
@@ -225,29 +265,13 @@ int main(int argc, char **argv)
 	if (o.check) {
 		printf("view %s: %llu inodes, %llu dirents, %u layers\n", o.view, (unsigned long long)s.view.h->inode_count,
 		       (unsigned long long)s.view.h->dirent_count, s.view.h->layer_count);
-		return 0;
+		rc = 0;
+	} else {
+		rc = mount_and_serve(&s, &o, argv[0]);
 	}
-	raise_fd_limit();
-	if (open_layers(&s, o.store))
-		return 3;
-	s.timeout = o.timeout;
-	s.ready_fd = o.ready_fd;
-	s.debug = o.debug;
-	if (fuse_opt_add_arg(&args, argv[0]) || (o.opts[0] && (fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, o.opts))) ||
-	    (o.debug && fuse_opt_add_arg(&args, "-d")))
-		return 1;
-	if (o.upper && (rc = overlay_open(&s, o.upper, o.work))) {
-		logf_("upper %s, work %s: %s", o.upper, o.work, strerror(rc));
-		return 3;
-	}
-	s.se = fuse_session_new(&args, o.upper ? &overlay_ops : &lower_ops, sizeof lower_ops, &s);
-	fuse_opt_free_args(&args);
-	if (!s.se) {
-		logf_("bad mount options: %s", o.opts);
-		return 2;
-	}
-	rc = serve(&s, &o);
-	fuse_session_destroy(s.se);
+	if (o.upper)
+		overlay_close(&s); /* everything freed: a sanitizer run reports only real leaks */
+	close_layers(&s);
 	view_unmap(&s.view);
 	return rc;
 }

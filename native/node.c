@@ -123,8 +123,34 @@ struct node_table *node_table_new(void)
 	return t;
 }
 
+static void free_with_fds(struct node *n)
+{
+	if (n->upper_fd >= 0)
+		close(n->upper_fd);
+	if (n->data_fd >= 0)
+		close(n->data_fd);
+	node_free(n);
+}
+
+/* Frees every node still in the table too: the kernel forgets none at unmount. A node in both
+ * maps is freed from the upper one. Call once nothing else runs. */
 void node_table_free(struct node_table *t)
 {
+	for (size_t i = 0; i < t->lower.size; i++) {
+		for (struct node *n = t->lower.slots[i], *next; n; n = next) {
+			next = n->next_lower;
+			if (!n->up_ino || find_upper(&t->upper, n->up_dev, n->up_ino) != n)
+				free_with_fds(n);
+		}
+	}
+	for (size_t i = 0; i < t->upper.size; i++) {
+		for (struct node *n = t->upper.slots[i], *next; n; n = next) {
+			next = n->next_upper;
+			free_with_fds(n);
+		}
+	}
+	pthread_mutex_destroy(&t->lru.lock);
+	pthread_mutex_destroy(&t->lock);
 	free(t->lower.slots);
 	free(t->upper.slots);
 	free(t);
@@ -215,11 +241,7 @@ static struct node *unlink_dead(struct node_table *t, struct node *n)
 		map_remove(&t->upper, n, 1);
 	if (n->fd_cached)
 		fd_cache_remove(t, n);
-	if (n->upper_fd >= 0)
-		close(n->upper_fd);
-	if (n->data_fd >= 0)
-		close(n->data_fd);
-	node_free(n);
+	free_with_fds(n);
 	if (parent)
 		parent->refs--;
 	return parent;

@@ -898,6 +898,19 @@ int overlay_open(struct server *s, const char *upper, const char *work)
 	return 0;
 }
 
+void overlay_close(struct server *s)
+{
+	if (s->nodes)
+		node_table_free(s->nodes); /* the root too, and with it upper_fd */
+	else if (s->upper_fd >= 0)
+		close(s->upper_fd);
+	if (s->work_fd >= 0)
+		close(s->work_fd);
+	s->nodes = NULL;
+	s->root = NULL;
+	s->upper_fd = s->work_fd = -1;
+}
+
 const struct fuse_lowlevel_ops overlay_ops = {
 	.init = ovl_init,
 	.lookup = ovl_lookup,

@@ -39,6 +39,8 @@ extern const struct fuse_lowlevel_ops lower_ops;
 extern const struct fuse_lowlevel_ops overlay_ops;
 /* Sets up the node table and the root of a writable mount; 0 or an errno. */
 int overlay_open(struct server *s, const char *upper, const char *work);
+/* Frees what overlay_open set up and every node left; once the session has ended. */
+void overlay_close(struct server *s);
 
 /* Tells whoever waits on ready_fd that the mount answers; called from init. */
 void server_ready(struct server *s);
