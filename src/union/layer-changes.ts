@@ -1,4 +1,4 @@
-import type { EntryType } from '../store/types.js';
+import type { EntryType, LayerEntry } from '../store/types.js';
 import { mergeLayers, type LayerInput, type MergedTree, type MergeSlot, type MergeState } from './merge.js';
 
 /** docker diff's kinds: Added, Changed (replaced), Deleted. */
@@ -28,7 +28,7 @@ const WHITEOUT = '.wh.';
  * ancestors, and everything below what a whiteout, an opaque marker or a non-directory
  * entry may hide.
  */
-function slotsBefore(layer: LayerInput, state: MergeState): Map<string, MergeSlot | undefined> {
+function slotsBefore(entries: LayerEntry[], state: MergeState): Map<string, MergeSlot | undefined> {
   const before = new Map<string, MergeSlot | undefined>();
   const take = (p: string) => before.has(p) || before.set(p, state.get(p));
   const expanded = new Set<string>();
@@ -39,7 +39,7 @@ function slotsBefore(layer: LayerInput, state: MergeState): Map<string, MergeSlo
     if (state.get(p)?.entry.type === 'dir') for (const n of state.names(p)) subtree(join(p, n));
   };
   const climbed = new Set<string>();
-  for (const e of layer.entries) {
+  for (const e of entries) {
     if (e.opaque) subtree(parentOf(e.path));
     else if (e.whiteout) subtree(join(parentOf(e.path), baseOf(e.path).slice(WHITEOUT.length)));
     else {
@@ -78,8 +78,8 @@ export function mergeWithChanges(layersBottomToTop: LayerInput[]): { tree: Merge
   const changes: LayerChange[][] = [];
   let before = new Map<string, MergeSlot | undefined>();
   const tree = mergeLayers(layersBottomToTop, {
-    beforeLayer: (i, state) => {
-      before = slotsBefore(layersBottomToTop[i]!, state);
+    beforeLayer: (_i, state, entries) => {
+      before = slotsBefore(entries, state);
     },
     afterLayer: (i, state) => {
       changes.push(diffSlots(i, before, state));

@@ -32,7 +32,8 @@ export interface MergeState {
 
 /** Called around each layer's application (layers numbered bottom to top from 0). */
 export interface MergeObserver {
-  beforeLayer?(index: number, state: MergeState): void;
+  /** `entries`: the layer as applied, one entry per path (see extractedEntries). */
+  beforeLayer?(index: number, state: MergeState, entries: LayerEntry[]): void;
   afterLayer?(index: number, state: MergeState): void;
 }
 
@@ -125,8 +126,7 @@ function linkTarget(byPath: Map<string, LayerEntry>, e: LayerEntry): LayerEntry 
   return t?.type === 'link' ? undefined : t;
 }
 
-function applyLayer(b: Builder, layer: LayerInput, idx: number): void {
-  const entries = extractedEntries(layer.entries);
+function applyLayer(b: Builder, entries: LayerEntry[], idx: number): void {
   // Whiteouts and opaque markers apply to lower layers only, so they go first.
   for (const e of entries) {
     if (e.opaque) b.clear(parentOf(e.path));
@@ -148,8 +148,9 @@ function applyLayer(b: Builder, layer: LayerInput, idx: number): void {
 export function mergeLayers(layersBottomToTop: LayerInput[], observer?: MergeObserver): MergedTree {
   const b = new Builder();
   layersBottomToTop.forEach((l, i) => {
-    observer?.beforeLayer?.(i, b);
-    applyLayer(b, l, i);
+    const entries = extractedEntries(l.entries);
+    observer?.beforeLayer?.(i, b, entries);
+    applyLayer(b, entries, i);
     observer?.afterLayer?.(i, b);
   });
   const paths = [...b.slots.keys()].sort();
