@@ -2,7 +2,6 @@
  * Who the container's process runs as and with which privileges: its working directory, a seccomp
  * filter, docker's capability set, no_new_privs on request, its IDs and environment; then exec.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

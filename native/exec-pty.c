@@ -3,7 +3,6 @@
  * the command and this process's stdio (raw, when that is a terminal too), window sizes from the
  * monitor or from SIGWINCH; and, with or without one, waiting for the command to exit.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -7,7 +7,6 @@
  * and mounted on through /proc/self/fd: a symlink planted in an image never sends a mount
  * onto the host.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>

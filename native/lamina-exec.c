@@ -26,7 +26,6 @@
  * ("ready\n" out, "go\n" in, "pid N\n" out, then window sizes "ROWS COLS\n" in).
  * join options: --target PID, --ppid N.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Builds native/lamina-mountd (the C mount server, via native/Makefile) and native/lamina-sys.c (xattrs, mknod, renameat2, utimensat: what Node's fs lacks)
-// into node_modules/lamina-sys/, so both dist/ and test builds load it as `lamina-sys`,
-// and lamina-exec (native/lamina-exec.c and its exec-*.c parts: starts container processes) into the same directory.
-// Idempotent: rebuilds only when the source changed. Needs cc and Node's headers.
+// Builds native/lamina-sys.c (xattrs, mknod, renameat2, utimensat: what Node's fs lacks) into
+// node_modules/lamina-sys/, so both dist/ and test builds load it as `lamina-sys`, and through
+// native/Makefile the C binaries into native/build/: lamina-mountd (the mount server) and
+// lamina-exec (starts container processes).
+// Idempotent: rebuilds only when the source changed. Needs cc, libfuse3-dev, libseccomp-dev and Node's headers.
 // Usage: node scripts/build-native.mjs [--check]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,16 +18,8 @@ const outDir = path.join(repo, 'node_modules', 'lamina-sys');
 const out = path.join(outDir, 'lamina-sys.node');
 const stamp = path.join(outDir, 'source.sha256');
 
-const execSources = ['lamina-exec.c', 'exec-root.c', 'exec-privileges.c', 'exec-pty.c'].map((f) => path.join(repo, 'native', f));
-const execHeader = path.join(repo, 'native', 'exec.h');
-const execOut = path.join(outDir, 'lamina-exec');
-
-const src = readFileSync(source, 'utf8');
-const hash = createHash('sha256').update(src);
-for (const f of [...execSources, execHeader]) hash.update(readFileSync(f));
-hash.update(process.version);
-const digest = hash.digest('hex');
-const current = existsSync(out) && existsSync(execOut) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest;
+const digest = createHash('sha256').update(readFileSync(source)).update(process.version).digest('hex');
+const current = existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest;
 if (process.argv.includes('--check')) {
   console.log(current ? `built: ${out}` : 'not built');
   process.exitCode = current ? 0 : 1;
@@ -39,10 +32,6 @@ if (process.argv.includes('--check')) {
   execFileSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', ...includes.map((d) => `-I${d}`), source, '-o', tmp], { stdio: 'inherit' });
   if (createRequire(import.meta.url)(tmp).version !== 1) throw new Error('built lamina-sys addon does not load');
   renameSync(tmp, out);
-  const execTmp = path.join(outDir, `lamina-exec-${process.pid}`);
-  execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wformat=2', '-Wvla', ...execSources, '-o', execTmp, '-lseccomp'],
-    { stdio: 'inherit' });
-  renameSync(execTmp, execOut);
   writeFileSync(path.join(outDir, 'package.json'), JSON.stringify({ name: 'lamina-sys', version: '1.0.0', private: true, main: 'lamina-sys.node' }, null, 2));
   writeFileSync(stamp, digest);
   console.log(`lamina-sys built: ${out}`);
@@ -50,7 +39,7 @@ if (process.argv.includes('--check')) {
   console.log(`lamina-sys up to date: ${out}`);
 }
 
-// The mount server (native/Makefile): make rebuilds only what changed; warnings are errors.
+// lamina-mountd and lamina-exec (native/Makefile): make rebuilds only what changed; warnings are errors.
 if (!process.argv.includes('--check')) {
   execFileSync('make', ['-s', '-C', path.join(repo, 'native'), 'all'], { stdio: 'inherit' });
 }

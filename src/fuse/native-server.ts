@@ -4,8 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nativeBinary } from '../native-binary.js';
 import { ImgError } from '../store/errors.js';
 import type { FuseMountOpts } from './mount-options.js';
 
@@ -19,13 +18,8 @@ export interface NativeSpec {
 
 export const MOUNTD = 'lamina-mountd';
 
-const repoRoot = () => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** The server binary: $LAMINA_NATIVE_DIR (e.g. native/build-asan for sanitizer runs), else native/build. */
-export function mountdPath(): string {
-  const dir = process.env.LAMINA_NATIVE_DIR ? path.resolve(process.env.LAMINA_NATIVE_DIR) : path.join(repoRoot(), 'native', 'build');
-  return path.join(dir, MOUNTD);
-}
+/** The server binary (see nativeBinary). */
+export const mountdPath = (): string => nativeBinary(MOUNTD);
 
 /**
  * Mount options as libfuse3 takes them. Image mounts are ro; every mount is nosuid,nodev unless

@@ -1,9 +1,9 @@
 // The namespaces a container's process runs in, and the two ways into them through lamina-exec:
 // `init` starts a container's first process, `join` starts another one in it (exec).
 import { writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { execa as Execa } from 'execa';
+import { nativeBinary } from '../native-binary.js';
 import type { Credentials } from './user.js';
 
 export interface Volume {
@@ -45,10 +45,8 @@ export interface SandboxOpts {
   stdin: boolean;
 }
 
-/** native/lamina-exec.c, built by scripts/build-native.mjs beside the lamina-sys addon. */
-export function execHelper(): string {
-  return path.join(path.dirname(createRequire(import.meta.url).resolve('lamina-sys/package.json')), 'lamina-exec');
-}
+/** native/lamina-exec.c and its exec-*.c parts (see nativeBinary). */
+export const execHelper = (): string => nativeBinary('lamina-exec');
 
 /** lamina-exec runs with only this environment; the container's reaches the command through a file. */
 export const HOST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };

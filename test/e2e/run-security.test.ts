@@ -2,12 +2,11 @@
 // each attack here worked before lamina-exec dropped privileges and image paths were resolved
 // inside the image root (openat2 RESOLVE_IN_ROOT).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canMount, fixture, type Fixture } from '../helpers/containers.js';
 import { writeLayerTar } from '../helpers/images.js';
-import { REPO } from '../helpers/lamina.js';
+import { nativeBinary } from '../../src/native-binary.js';
 import { expectNothingLeft, webRootfs } from '../helpers/live-containers.js';
 import { haveCommand, run, waitFor } from '../helpers/proc.js';
 
@@ -148,7 +147,7 @@ describe.runIf(canMount && tools.every(Boolean))('least privilege in run', () =>
     }, 60_000);
 
     it('lamina-exec refuses a uid or gid that is not a plain decimal number', async () => {
-      const exec = path.join(path.dirname(createRequire(path.join(REPO, 'package.json')).resolve('lamina-sys/package.json')), 'lamina-exec');
+      const exec = nativeBinary('lamina-exec');
       const env = path.join(f.work, 'env');
       await writeFile(env, 'PATH=/usr/bin:/bin\0');
       for (const [flag, value] of [['--uid', '12abc'], ['--uid', 'abc'], ['--uid', '-1'], ['--uid', ' 1'], ['--uid', ''], ['--gid', '0x10'], ['--uid', '99999999999']]) {
