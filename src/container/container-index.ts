@@ -82,6 +82,11 @@ export class ContainerIndex {
     };
   }
 
+  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE): what it reads no other process changes before it writes. */
+  exclusively<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
   add(c: Omit<ContainerRecord, 'mountedAt' | 'run'>): void {
     this.q.insert.run({ ...c, spec: c.spec ? JSON.stringify(c.spec) : null });
   }

@@ -38,18 +38,23 @@ export async function createContainer(store: Store, ref: string, opts: { name?: 
   if (opts.name !== undefined && !NAME_RE.test(opts.name)) {
     throw new ImgError('INVALID_ARGUMENT', `Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
-  const taken = opts.name !== undefined && index.find(opts.name).find((c) => c.name === opts.name);
-  if (taken) {
-    throw new ImgError('ALREADY_EXISTS', `Conflict. The container name "/${opts.name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
-  }
   const id = randomBytes(32).toString('hex');
   const dir = path.join(store.root, 'containers', id);
-  const rec: ContainerRecord = { id, name: opts.name ?? randomName(index), imageId, imageRef: ref, created: new Date().toISOString(),
+  const rec: ContainerRecord = { id, name: '', imageId, imageRef: ref, created: new Date().toISOString(),
     upperDir: path.join(dir, 'upper'), workDir: path.join(dir, 'work'), spec: opts.spec, run: { state: 'created', restartCount: 0, stoppedByUser: false } };
   await mkdir(rec.upperDir, { recursive: true, mode: 0o755 });
   await mkdir(rec.workDir, { recursive: true, mode: 0o700 });
   try {
-    index.add(rec);
+    // The name is checked (or chosen) and taken in one transaction: creates running at once never collide.
+    rec.name = index.exclusively(() => {
+      const name = opts.name ?? randomName(index);
+      const taken = index.find(name).find((c) => c.name === name);
+      if (taken) {
+        throw new ImgError('ALREADY_EXISTS', `Conflict. The container name "/${name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      }
+      index.add({ ...rec, name });
+      return name;
+    });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;

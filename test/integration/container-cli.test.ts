@@ -1,5 +1,5 @@
 // Container commands end to end: create, ps, mount, umount, diff, rm, and rmi's refusal.
-import { lstat, mkdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { busyboxRootfs } from '../helpers/images.js';
@@ -39,6 +39,18 @@ describe.runIf(canMount)('container commands', () => {
     await expect(lstat(path.join(f.root, 'containers', id))).rejects.toThrow(/ENOENT/);
     expect(await f.cliOk(['ps', '-aq'])).toBe('');
   });
+
+  it('gives containers created at the same moment each its own name, and one of two racing for a name a conflict', async () => {
+    const anon = await Promise.all(Array.from({ length: 24 }, () => f.cli(['create', f.ref])));
+    expect(anon.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
+    const racing = await Promise.all([0, 1, 2].map(() => f.cli(['create', '--name', 'twin', f.ref])));
+    expect(racing.map((r) => r.code).sort()).toEqual([0, 125, 125]);
+    const names = (await f.cliOk(['ps', '-a', '--format', '{{.Names}}'])).trim().split('\n');
+    expect(names).toHaveLength(25);
+    expect(new Set(names).size).toBe(25);
+    expect((await readdir(path.join(f.root, 'containers'))).length).toBe(25); // a refused create leaves no layer
+    await f.cliOk(['rm', ...names]);
+  }, 120_000);
 
   it('mounts a container read-write, shows it in ps, and keeps its changes across remounts', async () => {
     const id = (await f.cliOk(['create', '--name', 'keep', f.ref])).trim();
