@@ -98,10 +98,17 @@ export function useFixture(prefix: string, layers: LayerSpec[], set: (f: Fixture
   afterEach(async () => {
     expect(await f!.unmountAll()).toBe(true);
   }, 60_000);
-  afterAll(async () => {
-    if (!f) return;
-    expect(await f.unmountAll()).toBe(true);
-    expect(await mountsUnder(f.work)).toEqual([]);
-    await f.cleanup();
-  }, 60_000);
+  afterAll(() => releaseFixture(f), 60_000);
+}
+
+/**
+ * After all tests of a block: every mount of the fixture gone, no mount server logged an errno it
+ * could not map (it would have answered EIO), then its directory removed.
+ */
+export async function releaseFixture(f: Fixture | undefined): Promise<void> {
+  if (!f) return;
+  expect(await f.unmountAll()).toBe(true);
+  expect(await mountsUnder(f.work)).toEqual([]);
+  expect(await shOk(`cat '${f.work}'/run*/mounts/*.log 2>/dev/null || true`)).not.toMatch(/unmapped error/);
+  await f.cleanup();
 }

@@ -7,7 +7,7 @@ import { chmod, link, mkdir, readdir, utimes, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfs } from '../helpers/images.js';
-import { canMount, fixture, mountsUnder, sh, shOk, type Fixture } from '../helpers/containers.js';
+import { canMount, fixture, mountsUnder, releaseFixture, sh, shOk, type Fixture } from '../helpers/containers.js';
 import { run, runOk } from '../helpers/proc.js';
 
 const MiB = 1 << 20;
@@ -75,12 +75,7 @@ describe.runIf(canMount)('container mount: filesystem semantics', () => {
   afterEach(async () => {
     expect((await mountsUnder(f.work)).filter((d) => d !== mnt)).toEqual([]);
   });
-  afterAll(async () => {
-    if (!f) return;
-    expect(await f.unmountAll()).toBe(true);
-    expect(await mountsUnder(f.work)).toEqual([]);
-    await f.cleanup();
-  }, 60_000);
+  afterAll(() => releaseFixture(f), 60_000);
 
   it('copies a file up on its first write, parents with their metadata, keeping the inode number', async () => {
     const before = await shOk(`stat -c '%i %Y %a %u' ${m('data/a.txt')} ${m('data')}`);
