@@ -74,7 +74,6 @@ export class ContainerIndex {
       byName: s('SELECT * FROM containers WHERE name = ?'),
       byPrefix: s("SELECT * FROM containers WHERE id >= ? AND id < ? || 'g'"),
       byMount: s('SELECT * FROM containers WHERE mounted_at = ?'),
-      ofImage: s('SELECT * FROM containers WHERE image_id = ? ORDER BY created'),
       setMount: s('UPDATE containers SET mounted_at = ? WHERE id = ?'),
       setSpec: s('UPDATE containers SET spec = ? WHERE id = ?'),
       claim: s('UPDATE containers SET monitor_pid = ?, monitor_start = ?, monitor_socket = ? WHERE id = ? AND monitor_pid IS NULL'),
@@ -110,10 +109,6 @@ export class ContainerIndex {
   byMount(dir: string): ContainerRecord | undefined {
     const r = this.q.byMount.get(dir) as Row | undefined;
     return r && toRecord(r);
-  }
-
-  ofImage(imageId: Digest): ContainerRecord[] {
-    return (this.q.ofImage.all(imageId) as Row[]).map(toRecord);
   }
 
   setMount(id: string, dir: string | undefined): void {

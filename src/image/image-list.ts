@@ -2,7 +2,6 @@
  * docker's image list (the daemon's image.Summary): one entry per image with
  * its names, sizes and container count, filtered by --filter.
  */
-import { containers } from '../container/containers.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import { boolFilter, globMatch, labelsMatch, type Filters } from './filters.js';
@@ -79,7 +78,7 @@ export async function imageSummaries(store: Store, filters: Filters = new Map())
     if (since && !since.every((s) => t > s)) continue;
     if (filters.has('label') && !labelsMatch(filters, (await readConfig(store, img.id)).config?.Labels ?? undefined)) continue;
     out.push({ id: img.id, repoTags, repoDigests, created: img.created, size: img.size,
-      sharedSize: sharedBytes(store, img.id, use), containers: containers(store).ofImage(img.id).length });
+      sharedSize: sharedBytes(store, img.id, use), containers: store.index.containersOf(img.id).length });
   }
   return out.sort((a, b) => (createdMs(b.created) || 0) - (createdMs(a.created) || 0) || a.id.localeCompare(b.id));
 }

@@ -5,7 +5,6 @@ import type { Store } from '../store/store.js';
 import { removeAbandonedPullDirs, type PullDirsUsage } from '../store/pull-dirs.js';
 import type { Digest } from '../store/types.js';
 import { resolveImage } from './resolve.js';
-import { containers } from '../container/containers.js';
 
 /** Point DST at the image SRC names. */
 export function tagImage(store: Store, src: string, dst: string): Digest {
@@ -44,18 +43,18 @@ export async function removeImage(store: Store, name: string, force: boolean): P
   const out: RemoveResult = { untagged: [], deleted: [], bytes: 0 };
   const { id, name: byName } = resolveImage(store, name);
   const familiar = (n: string) => formatReference(parseReference(n), { familiar: true });
-  const user = containers(store).ofImage(id)[0];
+  const user = store.index.containersOf(id)[0];
   if (byName) {
     const last = store.index.tagsOf(id).length <= 1;
     if (user && last && !force) {
-      throw new ImgError('FAILED_PRECONDITION', `conflict: unable to remove repository reference "${familiar(byName)}" (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${shortId(id)}`);
+      throw new ImgError('FAILED_PRECONDITION', `conflict: unable to remove repository reference "${familiar(byName)}" (must force) - container ${user.slice(0, 12)} is using its referenced image ${shortId(id)}`);
     }
     store.index.transaction(() => store.index.untag(byName) || store.index.removeRepoDigest(byName));
     out.untagged.push(familiar(byName));
     if (store.index.tagsOf(id).length > 0 || user) return out; // a container still needs the image itself
   } else {
     if (user) {
-      throw new ImgError('FAILED_PRECONDITION', `conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by container ${user.id.slice(0, 12)}`);
+      throw new ImgError('FAILED_PRECONDITION', `conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by container ${user.slice(0, 12)}`);
     }
     const tags = store.index.tagsOf(id);
     const repos = new Set(tags.map((t) => repoName(parseReference(t))));
@@ -76,7 +75,7 @@ export async function removeImage(store: Store, name: string, force: boolean): P
 export async function pruneImages(store: Store, opts: { all?: boolean } = {}): Promise<RemoveResult> {
   const out: RemoveResult = { untagged: [], deleted: [], bytes: 0 };
   for (const img of store.index.images()) {
-    if (containers(store).ofImage(img.id).length > 0) continue;
+    if (store.index.containersOf(img.id).length > 0) continue;
     const names = [...store.index.tagsOf(img.id), ...store.index.repoDigestsOf(img.id)];
     if (names.length > 0 && !opts.all) continue;
     store.index.transaction(() => {

@@ -76,6 +76,7 @@ function prepare(db: Database.Database) {
     removeRepoDigest: s('DELETE FROM repo_digests WHERE name = ?'),
     repoDigestTarget: s('SELECT image_id FROM repo_digests WHERE name = ?').pluck(),
     repoDigestsOf: s('SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name').pluck(),
+    containersOf: s('SELECT id FROM containers WHERE image_id = ? ORDER BY created').pluck(),
     deleteImage: s('DELETE FROM images WHERE id = ?'),
     unusedLayers: s('SELECT diff_id FROM layers WHERE diff_id NOT IN (SELECT diff_id FROM image_layers)').pluck(),
     deleteLayer: s('DELETE FROM layers WHERE diff_id = ?'),
@@ -264,6 +265,14 @@ export class LayerIndex {
 
   repoDigestsOf(id: Digest): string[] {
     return this.q.repoDigestsOf.all(id) as string[];
+  }
+
+  /**
+   * IDs of the containers created from image `id`, oldest first. container/ owns the containers
+   * table; image/ asks only this, since a used image must not be deleted.
+   */
+  containersOf(id: Digest): string[] {
+    return this.q.containersOf.all(id) as string[];
   }
 
   /** Delete an image row (tags, repo digests and layer order cascade). */
