@@ -9,6 +9,9 @@ import { liveMountOf, markMounted } from './container-state.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 
+/** The path a mount on `dir` is recorded under; a symlink is refused (see fuse/mountinfo.ts). */
+export { canonicalDir };
+
 /** The mount point of a container whose server is alive, else undefined (a stale record is cleared). */
 export async function liveMount(store: Store, c: ContainerRecord): Promise<string | undefined> {
   return liveMountOf(store, c);

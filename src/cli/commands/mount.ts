@@ -3,9 +3,7 @@ import { isNotFound } from '../../store/errors.js';
 import { resolveImage } from '../../image/resolve.js';
 import { createContainer, findContainer } from '../../container/containers.js';
 import { imageView } from '../../image/image-view.js';
-import { startMountServer } from '../../fuse/mount-process.js';
-import { canonicalDir } from '../../fuse/mountinfo.js';
-import { imageMount, mountContainer } from '../../container/container-mounts.js';
+import { canonicalDir, mountContainer, mountImage } from '../../container/container-mounts.js';
 import { serviceFor } from '../../service/client.js';
 import { mountRequest, unmountVia } from '../../service/route.js';
 import { ImgError } from '../../store/errors.js';
@@ -32,8 +30,7 @@ export const registerMountCommands: Register = (program: Command, action) => {
       if (o.readOnly) {
         const { id } = resolveImage(store, name);
         imageView(store, id); // computes and stores the merged view now, so errors show here and the server starts fast
-        const m = imageMount(store, id);
-        await startMountServer(dir, m.spec, m.fuse);
+        await mountImage(store, id, dir);
         return undefined;
       }
       let existing;
