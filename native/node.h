@@ -39,6 +39,10 @@ struct node {
 	unsigned metacopy : 1;
 	/* Made through this mount and given no xattr since: getxattr needs no system call. */
 	unsigned bare : 1;
+	/* Made through this mount: it never had a kept ctime (trusted.lamina.ctime; only copy-ups,
+	 * and copies into directories that have lower entries, record one), so a change needs no
+	 * removexattr. Five per file of an untar, before this. */
+	unsigned fresh : 1;
 	/* A copy-up of this node is under way (in a thread that holds no lock while copying); the
 	 * others wait on `copied`. */
 	int copying;

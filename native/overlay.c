@@ -110,7 +110,7 @@ static struct node *new_node(struct server *s, struct node *parent, const char *
 		n->up_dev = e->st.st_dev;
 		n->up_ino = e->st.st_ino;
 		n->metacopy = e->m.metacopy && e->lower;
-		n->bare = e->fresh;
+		n->bare = n->fresh = e->fresh;
 		e->up_fd = -1;
 	} else if (!S_ISDIR(e->type) && view_inode(&s->view, e->lower)->nlink > 1) {
 		n->lower_nlink = visible_links(s, e->lower);
@@ -282,7 +282,7 @@ static int set_size(int upper_fd, struct fuse_file_info *fi, off_t size)
 	return truncate(path, size) ? errno : 0;
 }
 
-static int apply_attrs(int fd, mode_t type, const struct stat *attr, int to_set, struct fuse_file_info *fi)
+static int apply_attrs(const struct node *n, int fd, const struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
 	char path[32];
 	int err;
@@ -293,11 +293,11 @@ static int apply_attrs(int fd, mode_t type, const struct stat *attr, int to_set,
 	if (owner && fchownat(fd, "", to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
 			      to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return errno;
-	if ((to_set & FUSE_SET_ATTR_MODE) && !S_ISLNK(type) && chmod(path, attr->st_mode & 07777))
+	if ((to_set & FUSE_SET_ATTR_MODE) && !S_ISLNK(n->type) && chmod(path, attr->st_mode & 07777))
 		return errno;
 	if ((to_set & FUSE_SET_ATTR_SIZE) && (err = set_size(fd, fi, attr->st_size)))
 		return err;
-	drop_kept_ctime(fd); /* before the times: utimensat sets ctime itself */
+	node_changed(n, fd); /* before the times: utimensat sets ctime itself */
 	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))
 		return set_times(fd, attr, to_set);
 	return 0;
@@ -309,7 +309,7 @@ static int do_setattr(struct server *s, struct node *n, const struct stat *attr,
 	int fd, err = copy_up(s, n, kind);
 	if (err || (err = node_fd_get(s, n, &fd)))
 		return err;
-	err = apply_attrs(fd, n->type, attr, to_set, fi);
+	err = apply_attrs(n, fd, attr, to_set, fi);
 	node_fd_put(n, fd);
 	return err;
 }
@@ -474,7 +474,7 @@ int open_handle(struct server *s, struct node *n, int flags, uid_t caller, struc
 		h->fd = open(path, upper_open_flags(s, flags));
 		err = h->fd < 0 ? errno : 0;
 		if (!err && (flags & O_TRUNC)) {
-			drop_kept_ctime(h->fd); /* truncated: changed */
+			node_changed(n, h->fd); /* truncated: changed */
 			kill_privs(h->fd, caller);
 		}
 		node_fd_put(n, fd);
@@ -612,7 +612,7 @@ static void ovl_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in
 		struct stat st;
 		mode = fi->writepage ? 0 : sgid_to_drop(req, server_of(req), h->node, &st);
 		h->wrote = 1;
-		drop_kept_ctime(h->fd);
+		node_changed(h->node, h->fd);
 		if (mode)
 			fchmod(h->fd, mode & 07777);
 	}
@@ -685,7 +685,7 @@ static void ovl_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, o
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	drop_kept_ctime(h->fd);
+	node_changed(h->node, h->fd);
 	fuse_reply_err(req, fallocate(h->fd, mode, off, len) ? errno : 0);
 }
 
@@ -804,7 +804,7 @@ static int do_setxattr(struct server *s, struct node *n, const char *name, const
 	else
 		err = removexattr(path, name) ? errno : 0;
 	if (!err)
-		drop_kept_ctime(fd);
+		node_changed(n, fd);
 	node_fd_put(n, fd);
 	return err;
 }

@@ -24,6 +24,13 @@ static inline fuse_ino_t ino_of(struct server *s, struct node *n)
 	return n == s->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
 }
 
+/* The user changed node `n` (held by `fd`): the host's ctime is the one to show again. */
+static inline void node_changed(const struct node *n, int fd)
+{
+	if (!n->fresh)
+		drop_kept_ctime(fd);
+}
+
 /* getattr's answer for `n`. */
 int node_stat(struct server *s, struct node *n, struct stat *st);
 /* The node for resolved entry `e` named `name` in `parent` (found or made, one lookup counted),

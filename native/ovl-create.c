@@ -155,7 +155,7 @@ static int make_entry(fuse_req_t req, struct server *s, struct node *parent, con
 		err = make_in_place(req, s, &c, name, whiteout, sp);
 	entry_release(&e);
 	if (!err)
-		drop_kept_ctime(c.up_fd); /* the parent changed */
+		node_changed(parent, c.up_fd); /* the parent changed */
 	if (!err && !(err = fresh_entry(&c, name, sp, whiteout && sp->type == S_IFDIR, &e))) {
 		*st = e.st;
 		err = node_from_entry(s, parent, name, &e, out);
@@ -274,8 +274,8 @@ static int do_link(struct server *s, struct node *n, struct node *parent, const 
 	else if (!(err = node_fd_get(s, n, &fd))) {
 		err = link_into(s, fd, &c, name, e.whiteout);
 		if (!err) { /* the new name's directory and the file (one more link) changed */
-			drop_kept_ctime(c.up_fd);
-			drop_kept_ctime(fd);
+			node_changed(parent, c.up_fd);
+			node_changed(n, fd);
 		}
 		if (!err && fstat(fd, st))
 			err = errno;

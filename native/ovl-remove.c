@@ -31,7 +31,7 @@ static void parent_changed(struct server *s, struct node *parent)
 {
 	struct cursor c;
 	if (!dir_cursor(s, parent, 0, &c) && c.up_fd >= 0)
-		drop_kept_ctime(c.up_fd);
+		node_changed(parent, c.up_fd);
 }
 
 /* Hides lower entry `name` with a whiteout in the (copied-up) parent. */

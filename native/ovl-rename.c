@@ -103,7 +103,7 @@ static void moved(struct server *s, struct node *n, struct node *parent, const c
 	int fd;
 	node_move(s->nodes, n, parent, name);
 	if (!node_fd_get(s, n, &fd)) { /* a moved entry's ctime changes, as on any Linux filesystem */
-		drop_kept_ctime(fd);
+		node_changed(n, fd);
 		node_fd_put(n, fd);
 	}
 	if (opaque) {
@@ -128,8 +128,8 @@ static int do_exchange(struct server *s, struct node *p1, const char *n1, struct
 	if (!err) {
 		moved(s, a, p2, n2, oa);
 		moved(s, b, p1, n1, ob);
-		drop_kept_ctime(c1->up_fd);
-		drop_kept_ctime(c2->up_fd);
+		node_changed(p1, c1->up_fd);
+		node_changed(p2, c2->up_fd);
 	}
 	if (a)
 		node_forget(s->nodes, a, 1);
@@ -158,8 +158,8 @@ static int do_move(struct server *s, struct node *p1, const char *n1, struct nod
 		moved(s, n, p2, n2, opaque);
 		if (dst->exists && !S_ISDIR(dst->type))
 			drop_lower_name(s, dst);
-		drop_kept_ctime(c1->up_fd);
-		drop_kept_ctime(c2->up_fd);
+		node_changed(p1, c1->up_fd);
+		node_changed(p2, c2->up_fd);
 	}
 	if (n)
 		node_forget(s->nodes, n, 1);
