@@ -21,21 +21,32 @@ static int all_zero(const char *p, size_t len)
 	return len <= sizeof zero && !memcmp(p, zero, len);
 }
 
-/* Writes the blocks of `buf` that are not all zero; zero blocks stay holes. */
-static int write_nonzero(int fd, const char *buf, size_t len, off_t at)
+static int write_all(int fd, const char *buf, size_t len, off_t at)
 {
-	for (size_t off = 0; off < len; off += HOLE_BLOCK) {
-		size_t n = len - off < HOLE_BLOCK ? len - off : HOLE_BLOCK;
-		if (all_zero(buf + off, n))
-			continue;
-		for (size_t done = 0; done < n;) {
-			ssize_t w = pwrite(fd, buf + off + done, n - done, at + off + done);
-			if (w < 0)
-				return errno;
-			done += w;
-		}
+	for (size_t done = 0; done < len;) {
+		ssize_t w = pwrite(fd, buf + done, len - done, at + done);
+		if (w < 0)
+			return errno;
+		done += w;
 	}
 	return 0;
+}
+
+/* Writes the blocks of `buf` that are not all zero, each run of them in one call; zero blocks
+ * stay holes. */
+static int write_nonzero(int fd, const char *buf, size_t len, off_t at)
+{
+	size_t run = 0; /* start of the pending run of non-zero blocks; == off when there is none */
+	for (size_t off = 0; off < len; off += HOLE_BLOCK) {
+		size_t n = len - off < HOLE_BLOCK ? len - off : HOLE_BLOCK;
+		int err;
+		if (!all_zero(buf + off, n))
+			continue;
+		if (run < off && (err = write_all(fd, buf + run, off - run, at + run)))
+			return err;
+		run = off + n;
+	}
+	return run < len ? write_all(fd, buf + run, len - run, at + run) : 0;
 }
 
 int copy_lower_data(struct server *s, uint64_t ino, int fd, uint64_t len)
@@ -61,6 +72,11 @@ int copy_lower_data(struct server *s, uint64_t ino, int fd, uint64_t len)
 		pos += r;
 	}
 	free(buf);
+	/* On disk before the copy takes the lower file's place (the rename, or the metacopy marker
+	 * going): after a crash the file shows the lower data or the copy, never a hole. Kernel
+	 * overlayfs syncs its copy-ups too; fuse-overlayfs does not. */
+	if (!err && fdatasync(fd))
+		err = errno;
 	return err;
 }
 
