@@ -49,7 +49,12 @@ describe.runIf(canMount)('lamina serve', () => {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.on('exit', (code, signal) => resolve({ code, signal })));
     services.push(child.pid!);
-    await waitFor(() => api.info().then((i) => i.pid === child.pid), { timeoutMs: 15_000, what: 'the service to answer' });
+    const started = Date.now();
+    await waitFor(() => api.info().then((i) => i.pid === child.pid), { timeoutMs: 15_000, what: 'the service to answer' })
+      .catch(async (err: Error) => { // say what the service was doing: its log, and whether it still runs
+        const log = (await readFile(path.join(f.work, 'serve.log'), 'utf8')).split('\n').slice(-15).join('\n');
+        throw new Error(`${err.message}\nservice pid ${child.pid} ${(await pidAlive(child.pid!)) ? 'alive' : 'gone'} after ${Date.now() - started} ms; serve.log ends:\n${log}`);
+      });
     return { child, pid: child.pid!, exited };
   }
 
