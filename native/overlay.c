@@ -79,7 +79,7 @@ int node_stat(struct server *s, struct node *n, struct stat *st)
 		stat_lower(s, n, S_ISDIR(n->type) ? n->lower_dir : n->lower_data, st);
 	} else if (!(err = node_fd_get(s, n, &fd))) {
 		err = fstat(fd, st) ? errno : 0;
-		if (!err && !n->bare)
+		if (!err && !n->fresh) /* only entries this mount did not make can carry a kept ctime */
 			shown_ctime(fd, &st->st_ctim);
 		node_fd_put(n, fd);
 	}

@@ -42,11 +42,25 @@ static int whiteout_lower(struct server *s, struct node *parent, const char *nam
 	return err ? err : make_whiteout(c.up_fd, name);
 }
 
+/* Removes upper non-directory `name` of `dirfd`, leaving a whiteout if a lower entry is `here`.
+ * Its inode is pinned (an open fd still reaches it) and its ctime changes, as a link count does. */
+static int remove_upper_file(struct server *s, int dirfd, const char *name, const struct entry *e)
+{
+	char tmp[64];
+	int err;
+	pin_upper(s, e->st.st_dev, e->st.st_ino);
+	drop_kept_ctime_at(dirfd, name);
+	if (!e->here)
+		return unlinkat(dirfd, name, 0) ? errno : 0;
+	if (!(err = move_out(s, dirfd, name, 1, tmp)))
+		unlinkat(s->work_fd, tmp, 0);
+	return err;
+}
+
 static int do_unlink(struct server *s, struct node *parent, const char *name)
 {
 	struct cursor c;
 	struct entry e;
-	char tmp[64];
 	int err = resolve_in(s, parent, name, 0, &c, &e);
 	if (!err && e.exists && !e.upper && !S_ISDIR(e.type) && view_inode(&s->view, e.lower)->nlink > 1 &&
 	    visible_links(s, e.lower) > 1) {
@@ -61,10 +75,8 @@ static int do_unlink(struct server *s, struct node *parent, const char *name)
 		err = EISDIR;
 	else if (!err && !e.upper)
 		err = whiteout_lower(s, parent, name);
-	else if (!err && (pin_upper(s, e.st.st_dev, e.st.st_ino), drop_kept_ctime_at(c.up_fd, name), !e.here))
-		err = unlinkat(c.up_fd, name, 0) ? errno : 0; /* (pinned: its name goes; its ctime changes) */
-	else if (!err && !(err = move_out(s, c.up_fd, name, 1, tmp)))
-		unlinkat(s->work_fd, tmp, 0);
+	else if (!err)
+		err = remove_upper_file(s, c.up_fd, name, &e);
 	if (!err) {
 		drop_lower_name(s, &e);
 		parent_changed(s, parent);
