@@ -3,9 +3,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { containers, findContainer, removeContainer, type ContainerRecord } from '../container/containers.js';
+import { containers, findContainer, type ContainerRecord } from '../container/containers.js';
 import { isRunning, monitorAlive, refreshState } from '../container/container-state.js';
-import { ImgError, isNotFound, messageOf, type ErrorCode } from '../store/errors.js';
+import { ImgError, messageOf, type ErrorCode } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { MonitorAnswer, MonitorRequest } from './monitor-protocol.js';
 import { specOf } from './spec-of.js';
@@ -144,21 +144,16 @@ export async function restartContainer(store: Store, name: string, timeoutSec = 
   return startContainer(store, name);
 }
 
-/** docker rm [-f]: a running container is refused, or with `force` killed first; then it is removed. */
-export async function removeStopped(store: Store, name: string, force: boolean): Promise<ContainerRecord> {
+/**
+ * The first half of docker rm [-f]: a running container is refused, or with `force` killed and
+ * waited for. The caller then unmounts and removes what is left (a --rm container removes itself).
+ */
+export async function stopForRemoval(store: Store, name: string, force: boolean): Promise<void> {
   const c = await refreshState(store, findContainer(store, name));
-  if (c.run.monitorPid) {
-    if (!force) {
-      throw new ImgError('FAILED_PRECONDITION', `cannot remove container "/${c.name}": container is running: stop the container before removing or force remove`);
-    }
-    await callMonitor(c, { op: 'kill', signal: 'SIGKILL' }).catch(() => undefined);
-    const gone = await waitForMonitor(store, c.id, 30_000);
-    if (!gone) return c; // --rm removed it
+  if (!c.run.monitorPid) return;
+  if (!force) {
+    throw new ImgError('FAILED_PRECONDITION', `cannot remove container "/${c.name}": container is running: stop the container before removing or force remove`);
   }
-  try {
-    await removeContainer(store, findContainer(store, c.id));
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  return c;
+  await callMonitor(c, { op: 'kill', signal: 'SIGKILL' }).catch(() => undefined);
+  await waitForMonitor(store, c.id, 30_000);
 }

@@ -5,7 +5,7 @@ import { resolveImage } from '../../image/resolve.js';
 import { ImgError } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
 import { containers, findContainer, removeContainer, type ContainerRecord } from '../../container/containers.js';
-import { removeStopped } from '../../run/lifecycle.js';
+import { stopForRemoval } from '../../run/lifecycle.js';
 import { containerNow, everyContainerNow } from '../../container/container-state.js';
 import { serviceFor } from '../../service/client.js';
 import { serviceMounts, unmountVia } from '../../service/route.js';
@@ -91,8 +91,8 @@ export const registerContainerCommands: Register = (program: Command, action, de
       const kept = await serviceMounts(svc);
       await ctx.each(names, async (n) => {
         const before = await containerNow(store, findContainer(store, n), kept);
-        if (before.record.run.monitorPid) await removeStopped(store, n, !!o.force);
-        const c = containers(store).get(before.record.id);
+        if (before.record.run.monitorPid) await stopForRemoval(store, n, !!o.force);
+        const c = containers(store).get(before.record.id); // gone when it was run with --rm
         const at = c && (await containerNow(store, c, kept)).mount?.dir;
         if (at && !o.force) {
           throw new ImgError('FAILED_PRECONDITION', `cannot remove container ${c.id.slice(0, 12)}: it is mounted at ${at}`,
