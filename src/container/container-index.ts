@@ -5,6 +5,9 @@ import type { RunSpec } from './run-spec.js';
 /** docker's container states that lamina records (paused, removing and dead do not occur). */
 export type ContainerState = 'created' | 'running' | 'restarting' | 'exited';
 
+/** Whether a container in `state` counts as up: running, or between runs under its restart policy. */
+export const isUpState = (state: string): boolean => state === 'running' || state === 'restarting';
+
 /** The state of a container's process, as its monitor records it. */
 export interface ContainerRun {
   state: ContainerState;

@@ -1,7 +1,7 @@
 import { readConfig } from '../image/inspect.js';
 import type { ContainerConfig } from '../image/oci.js';
 import type { Store } from '../store/store.js';
-import type { ContainerRecord } from './container-index.js';
+import { isUpState, type ContainerRecord } from './container-index.js';
 import type { ContainerSummary } from './container-list.js';
 import type { PortBinding, RunSpec } from './run-spec.js';
 
@@ -31,7 +31,7 @@ export async function inspectContainer(store: Store, c: ContainerRecord, s: Cont
   const cfg: ContainerConfig = await readConfig(store, c.imageId).then((x) => x.config ?? {}, () => ({}));
   const argv = c.spec?.process.argv ?? [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
   const r = c.run;
-  const running = r.state === 'running' || r.state === 'restarting';
+  const running = isUpState(r.state);
   return {
     Id: c.id,
     Created: c.created,

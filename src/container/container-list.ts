@@ -9,7 +9,7 @@ import path from 'node:path';
 import { readConfig } from '../image/inspect.js';
 import { ImgError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
-import type { ContainerRecord } from './container-index.js';
+import { isUpState, type ContainerRecord } from './container-index.js';
 import { statusText } from './container-status.js';
 import { displayPorts } from './ports.js';
 
@@ -77,7 +77,7 @@ export function filterContainers(list: ContainerSummary[], filters: Filters, isA
 export async function summarizeContainer(store: Store, c: ContainerRecord, mount: { dir: string; status: string } | undefined): Promise<ContainerSummary> {
   const cfg = await readConfig(store, c.imageId).then((x) => x.config, () => undefined);
   const argv = c.spec?.process.argv ?? [...(cfg?.Entrypoint ?? []), ...(cfg?.Cmd ?? [])];
-  const up = c.run.state === 'running' || c.run.state === 'restarting';
+  const up = isUpState(c.run.state);
   return {
     id: c.id, names: [c.name], image: c.imageRef, imageId: c.imageId, created: c.created, command: argv.join(' '),
     state: up ? c.run.state : mount ? 'running' : c.run.state, status: !up && mount ? mount.status : statusText(c),

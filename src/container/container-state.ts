@@ -3,6 +3,7 @@
 // `lamina mount`, or by its monitor), and the writes that keep those facts: mounted_at, and the
 // mounts the service keeps (the mounts table). The CLI asks here and prints.
 import path from 'node:path';
+import { isUpState } from './container-index.js';
 import { containers, type ContainerRecord } from './containers.js';
 import { MountIntents } from './mount-intents.js';
 import { procInfo } from './proc-stat.js';
@@ -51,7 +52,7 @@ export function monitorAlive(c: ContainerRecord): boolean {
 }
 
 /** Whether the container's process runs (or waits to run again) under a live monitor. */
-export const isRunning = (c: ContainerRecord): boolean => !!c.run.monitorPid && (c.run.state === 'running' || c.run.state === 'restarting');
+export const isRunning = (c: ContainerRecord): boolean => !!c.run.monitorPid && isUpState(c.run.state);
 
 /**
  * The container as it is now. A record that says a monitor runs it while none does (killed, or
@@ -61,7 +62,7 @@ export const isRunning = (c: ContainerRecord): boolean => !!c.run.monitorPid && 
 export async function refreshState(store: Store, c: ContainerRecord): Promise<ContainerRecord> {
   if (!c.run.monitorPid || monitorAlive(c)) return c;
   const index = containers(store);
-  const wasUp = c.run.state === 'running' || c.run.state === 'restarting';
+  const wasUp = isUpState(c.run.state);
   index.setRun(c.id, { monitorPid: undefined, monitorStart: undefined, monitorSocket: undefined, pid: undefined,
     ...(wasUp ? { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString() } : {}) });
   const merged = path.join(path.dirname(c.upperDir), 'merged');

@@ -4,6 +4,7 @@ import { containers, type ContainerRecord } from '../container/containers.js';
 import { messageOf } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { refreshState } from '../container/container-state.js';
+import { isUpState } from '../container/container-index.js';
 import { spawnMonitor } from './lifecycle.js';
 import { shouldRestart } from './restart.js';
 import { specOf } from './spec-of.js';
@@ -33,7 +34,7 @@ async function wanted(store: Store, c: ContainerRecord, serviceStart: boolean, w
 export async function restoreContainers(store: Store, serviceStart: boolean): Promise<RestoreEvent[]> {
   const events: RestoreEvent[] = [];
   for (const listed of containers(store).list()) {
-    const wasRunning = listed.run.state === 'running' || listed.run.state === 'restarting';
+    const wasRunning = isUpState(listed.run.state);
     const c = await refreshState(store, listed);
     if (c.run.monitorPid || !(await wanted(store, c, serviceStart, wasRunning).catch(() => false))) continue;
     try {

@@ -7,6 +7,7 @@ import type { Store } from '../../store/store.js';
 import { containers, findContainer, removeContainer, type ContainerRecord } from '../../container/containers.js';
 import { stopForRemoval } from '../../run/lifecycle.js';
 import { containerNow, everyContainerNow } from '../../container/container-state.js';
+import { isUpState } from '../../container/container-index.js';
 import { serviceFor } from '../../service/client.js';
 import { serviceMounts, unmountVia } from '../../service/route.js';
 import type { Context } from '../context.js';
@@ -44,7 +45,7 @@ export async function pruneContainers(ctx: Context, socket: string | undefined):
   const store = await ctx.store();
   const out = { ids: [] as string[], bytes: 0 };
   for (const { record, summary } of await listContainers(ctx, socket)) {
-    if (summary.state === 'running' || summary.state === 'restarting') continue;
+    if (isUpState(summary.state)) continue;
     out.bytes += await containerBytes(record);
     await removeContainer(store, record);
     out.ids.push(record.id);
@@ -77,7 +78,7 @@ export const registerContainerCommands: Register = (program: Command, action, de
         }
       }
       // docker: without -a only running containers; a status filter implies -a (exited= does not)
-      if (!o.all && !filters.has('status')) listed = listed.filter((l) => l.summary.state === 'running');
+      if (!o.all && !filters.has('status')) listed = listed.filter((l) => isUpState(l.summary.state)); // docker ps lists restarting ones too
       const shown = filterContainers(listed.map((l) => l.summary), filters, isAncestor(store));
       return renderRows(format, containerRows(shown, { trunc: o.trunc }), CONTAINERS);
     })));

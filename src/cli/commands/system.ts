@@ -7,6 +7,7 @@ import { serviceReport } from '../../service/route.js';
 import type { Context } from '../context.js';
 import { humanSize } from '../format.js';
 import { CONTAINERS, containerRows } from '../format-containers.js';
+import { isUpState } from '../../container/container-index.js';
 import { IMAGES, imageRows } from '../format-images.js';
 import { asStruct } from '../format-values.js';
 import { execute, parseFormat, renderRows, type Listing } from '../format-write.js';
@@ -47,10 +48,10 @@ async function diskUsage(ctx: Context, socket: string | undefined, verbose: bool
   }
   const iu = imageDiskUsage(store, images);
   const sizes = listed.map((l) => l.summary.sizeRw ?? 0);
-  const stopped = listed.reduce((n, l, i) => n + (l.summary.state === 'running' ? 0 : sizes[i]!), 0);
+  const stopped = listed.reduce((n, l, i) => n + (isUpState(l.summary.state) ? 0 : sizes[i]!), 0);
   const rows = [
     dfRow('Images', iu.total, iu.active, iu.size, iu.reclaimable),
-    dfRow('Containers', listed.length, listed.filter((l) => l.summary.state === 'running').length, sizes.reduce((a, b) => a + b, 0), stopped),
+    dfRow('Containers', listed.length, listed.filter((l) => isUpState(l.summary.state)).length, sizes.reduce((a, b) => a + b, 0), stopped),
   ];
   return renderRows(format || 'table', rows, DF);
 }
