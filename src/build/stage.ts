@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { buildCache, type BuildCache } from '../image/build-cache.js';
 import { childOf, deriveImage } from '../image/commit.js';
 import { readConfig } from '../image/inspect.js';
+import { envLookup } from '../image/shell-words.js';
 import type { ContainerConfig, ImageConfig } from '../image/oci.js';
 import { shortId } from '../store/digest.js';
 import type { Store } from '../store/store.js';
@@ -68,8 +69,8 @@ export class StageState {
 
   /** Variables for word expansion: ENV values win over ARG values (docker). */
   vars(): Vars {
-    const env = new Map((this.container.Env ?? []).map((e) => [e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-    return { lookup: (n) => env.get(n) ?? this.args.get(n), escape: this.env.escape };
+    const env = envLookup(this.container.Env ?? []);
+    return { lookup: (n) => env(n) ?? this.args.get(n), escape: this.env.escape };
   }
 
   /** ARGs with values, as KEY=VALUE, sorted, leaving out those ENV sets: what RUN sees on top of the config's Env. */

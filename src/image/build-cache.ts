@@ -6,7 +6,7 @@ import type { Digest } from '../store/types.js';
 const SCRATCH = '';
 
 /**
- * The build_cache table (migration 5): which image a build step made on which parent.
+ * The build_cache table (migration 6): which image a build step made on which parent.
  * It is also where locally built images know their parent, as docker's do.
  */
 export class BuildCache {
@@ -18,7 +18,6 @@ export class BuildCache {
       lookup: s('SELECT image_id FROM build_cache WHERE parent_id = ? AND step_key = ?').pluck(),
       record: s('INSERT OR REPLACE INTO build_cache (parent_id, step_key, image_id, created) VALUES (?, ?, ?, ?)'),
       parentOf: s("SELECT parent_id FROM build_cache WHERE image_id = ? AND parent_id != '' ORDER BY created DESC LIMIT 1").pluck(),
-      hasChild: s('SELECT 1 FROM build_cache WHERE parent_id = ? AND image_id != ? LIMIT 1').pluck(),
     };
   }
 
@@ -34,11 +33,6 @@ export class BuildCache {
   /** The image `id` was built on, when a build here made it. */
   parentOf(id: Digest): Digest | undefined {
     return this.q.parentOf.get(id) as Digest | undefined;
-  }
-
-  /** True when a build step here made another image on top of `id` (docker's intermediate images). */
-  hasChild(id: Digest): boolean {
-    return this.q.hasChild.get(id, id) !== undefined;
   }
 }
 
