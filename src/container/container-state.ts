@@ -59,12 +59,15 @@ export const isRunning = (c: ContainerRecord): boolean => !!c.run.monitorPid && 
  * the host went down) is brought up to date: the process is gone, so it exited (255, as docker
  * reports after a crash), and the mount its monitor made is released.
  */
+/** The error a container records when its monitor died under it; restart policies look for it. */
+export const MONITOR_DIED = 'its monitor died';
+
 export async function refreshState(store: Store, c: ContainerRecord): Promise<ContainerRecord> {
   if (!c.run.monitorPid || monitorAlive(c)) return c;
   const index = containers(store);
   const wasUp = isUpState(c.run.state);
   index.setRun(c.id, { monitorPid: undefined, monitorStart: undefined, monitorSocket: undefined, pid: undefined,
-    ...(wasUp ? { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString() } : {}) });
+    ...(wasUp ? { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString(), error: MONITOR_DIED } : {}) });
   const merged = path.join(path.dirname(c.upperDir), 'merged');
   if (c.mountedAt === merged) {
     await unmount(merged).catch(() => undefined);
