@@ -2,8 +2,6 @@
 import { humanDuration } from '../container/container-status.js';
 import { tabwrite } from './format-tabwriter.js';
 
-export { humanDuration };
-
 /** docker's HumanSizeWithPrecision(n, precision): decimal units; HumanSize is precision 4. */
 export function humanSize(bytes: number, precision = 3): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];

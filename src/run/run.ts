@@ -11,9 +11,8 @@ import { attach } from './attach.js';
 import { isRunning, refreshState } from '../container/container-state.js';
 import { monitorSocket, spawnMonitor, waitForMonitor } from './lifecycle.js';
 import { specOf } from './spec-of.js';
-import { buildRunSpec, parseVolume, type CreateFlags } from './spec.js';
+import { buildRunSpec, type CreateFlags } from './spec.js';
 
-export { parseVolume };
 
 export interface RunOpts extends CreateFlags {
   image: string;

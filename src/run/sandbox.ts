@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { execa as Execa } from 'execa';
 import { nativeBinary } from '../native-binary.js';
+import { ETC_FILES } from './rootfs.js';
 import type { Credentials } from './user.js';
 
 export interface Volume {
@@ -74,7 +75,7 @@ export async function spawnSandbox(o: SandboxOpts): Promise<{ proc: SandboxProce
   await writeEnvFile(envFile, o.process.env);
   const argv = o.init ? ['/dev/init', '--', ...o.process.argv] : o.process.argv;
   const binds = [
-    ...['hosts', 'hostname', 'resolv.conf'].flatMap((f) => ['--bind', path.join(o.etcDir, f), `/etc/${f}`]),
+    ...ETC_FILES.flatMap((f) => ['--bind', path.join(o.etcDir, f), `/etc/${f}`]),
     ...o.volumes.flatMap((v) => [v.readOnly ? '--bind-ro' : '--bind', v.host, v.target]),
   ];
   const args = ['init', '--root', o.rootfs, '--ppid', String(process.pid), '--hostname', o.hostname,
