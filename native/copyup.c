@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "links.h"
+#include "loop.h"
 #include "node-fd.h"
 
 #define CHUNK (1 << 20)
@@ -322,8 +323,12 @@ int copy_up(struct server *s, struct node *n, enum copy_kind kind)
 	uint64_t lower;
 	int err, upper, gone;
 	pthread_mutex_lock(&n->lock);
-	while (!has_copy(n, kind) && n->copying)
-		pthread_cond_wait(&n->copied, &n->lock);
+	if (!has_copy(n, kind) && n->copying) { /* another thread is copying it: the lead may pass on meanwhile */
+		unsigned long slow = loop_slow_begin();
+		while (!has_copy(n, kind) && n->copying)
+			pthread_cond_wait(&n->copied, &n->lock);
+		loop_slow_end(slow);
+	}
 	if (has_copy(n, kind)) {
 		pthread_mutex_unlock(&n->lock);
 		return 0;

@@ -1,14 +1,21 @@
-/* Handing slow requests to the worker pool. */
+/* Requests that may wait for the disk: answered after their callback, with the loop's hand-off
+ * armed (loop.h). */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-#include "pool.h"
+#include "loop.h"
 #include "server.h"
+
+/* Reads up to this size are copied through a buffer; larger ones are spliced. Measured on cold
+ * reads: a 4 KiB pread + write answers faster than libfuse's three splices, while 1 MiB reads of
+ * a 100 MiB file took 62 ms spliced against 77 ms copied. */
+#define COPY_MAX (32 * 1024)
 
 void defer(struct server *s, void (*fn)(void *), void *arg)
 {
-	if (!s->pool || pool_submit(s->pool, fn, arg))
-		fn(arg);
+	(void)s;
+	loop_after(fn, arg);
 }
 
 struct read_job {
@@ -21,11 +28,20 @@ struct read_job {
 static void read_now(void *arg)
 {
 	struct read_job *j = arg;
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(j->size);
-	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = j->fd;
-	bv.buf[0].pos = j->pos;
-	fuse_reply_data(j->req, &bv, FUSE_BUF_SPLICE_MOVE); /* replies with an error itself if the read fails */
+	if (j->size <= COPY_MAX) {
+		char buf[COPY_MAX];
+		ssize_t n = pread(j->fd, buf, j->size, j->pos);
+		if (n < 0)
+			fuse_reply_err(j->req, errno);
+		else
+			fuse_reply_buf(j->req, buf, n);
+	} else {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(j->size);
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = j->fd;
+		bv.buf[0].pos = j->pos;
+		fuse_reply_data(j->req, &bv, FUSE_BUF_SPLICE_MOVE); /* replies with an error itself if the read fails */
+	}
 	free(j);
 }
 
@@ -37,5 +53,5 @@ void reply_read(struct server *s, fuse_req_t req, int fd, off_t pos, size_t size
 		return;
 	}
 	*j = (struct read_job){ req, fd, pos, size };
-	defer(s, read_now, j); /* a read may wait for the disk: never on the thread that reads /dev/fuse */
+	defer(s, read_now, j);
 }

@@ -22,11 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pool.h"
+#include "loop.h"
 #include "server.h"
-
-/* Threads for the requests that may wait for the disk. */
-#define WORKERS 8
 
 struct options {
 	const char *view, *store, *mountpoint, *upper, *work;
@@ -212,11 +209,9 @@ static int serve(struct server *s, const struct options *o)
 	pthread_create(&stopper, NULL, stop_on_signal, &st);
 	pthread_detach(stopper);
 	logf_("serving %s (%llu inodes, %u layers)", o->mountpoint, (unsigned long long)s->view.h->inode_count, s->view.h->layer_count);
-	/* One thread reads and answers requests; reads, data copy-ups and fsyncs go to workers. */
-	s->pool = pool_start(WORKERS);
-	err = fuse_session_loop(s->se);
-	pool_stop(s->pool);
-	s->pool = NULL;
+	err = loop_serve(s->se);
+	if (err)
+		logf_("reading requests: %s", strerror(err));
 	fuse_session_unmount(s->se);
 	logf_("stopped");
 	return err ? 1 : 0;

@@ -24,13 +24,12 @@ struct server {
 	int upper_fd, work_fd;
 	struct node_table *nodes;
 	struct node *root;
-	/* Workers for requests that may take long; everything else is answered in line. */
-	struct pool *pool;
 };
 
-/* Runs fn(arg) on a worker, or here when no worker can take it. */
+/* Runs fn(arg) once the current request's callback has returned, after its thread has stopped
+ * reading requests (loop.h): for work that may wait for the disk. */
 void defer(struct server *s, void (*fn)(void *), void *arg);
-/* Replies to a read with `size` bytes of `fd` at `pos`, spliced; on a worker when `s` has one. */
+/* Replies to a read with `size` bytes of `fd` at `pos`, deferred: it may wait for the disk. */
 void reply_read(struct server *s, fuse_req_t req, int fd, off_t pos, size_t size);
 
 /* The operations of a read-only image mount: everything answered from the view. */
