@@ -43,6 +43,17 @@ struct node {
 	 * and copies into directories that have lower entries, record one), so a change needs no
 	 * removexattr. Five per file of an untar, before this. */
 	unsigned fresh : 1;
+	/* Merged directories: how many lower subdirectories have no upper entry (their st_nlink is
+	 * the upper one plus this), kept while `gen`, the upper st_nlink and lower_dir stay as they
+	 * were when counted. `gen` moves (atomically, under any lock) when a name of a lower
+	 * subdirectory is made, removed or renamed; a copy-up into the directory moves st_nlink. */
+	struct {
+		uint32_t gen, counted_gen;
+		nlink_t upper_nlink;
+		uint64_t lower_dir;
+		nlink_t absent;
+		int counted;
+	} lower_subdirs;
 	/* A copy-up of this node is under way (in a thread that holds no lock while copying); the
 	 * others wait on `copied`. */
 	int copying;

@@ -54,10 +54,11 @@ static void stat_lower(struct server *s, struct node *n, uint64_t ino, struct st
 
 /* A merged directory's nlink as a plain directory would have it: 2, plus its upper subdirectories
  * (upper_nlink - 2), plus the lower subdirectories no upper entry hides or replaces. */
-static nlink_t merged_nlink(struct server *s, int up_fd, uint64_t lower_dir, nlink_t upper_nlink)
+/* How many subdirectories of lower directory `lower_dir` have no entry in upper directory `up_fd`. */
+static nlink_t lower_subdirs_absent(struct server *s, int up_fd, uint64_t lower_dir)
 {
 	const struct view_inode *d = view_inode(&s->view, lower_dir);
-	nlink_t n = upper_nlink;
+	nlink_t n = 0;
 	struct stat st;
 	for (uint64_t i = 0; i < d->size; i++) {
 		const struct view_dirent *e = &s->view.dirents[d->data + i];
@@ -70,6 +71,30 @@ static nlink_t merged_nlink(struct server *s, int up_fd, uint64_t lower_dir, nli
 			n++;
 	}
 	return n;
+}
+
+void dir_name_changed(struct server *s, struct node *dir, const char *name)
+{
+	uint64_t lower = __atomic_load_n(&dir->lower_dir, __ATOMIC_RELAXED), ino;
+	if (lower && (ino = view_lookup(&s->view, lower, name, strlen(name))) && view_is_dir(&s->view, ino))
+		__atomic_add_fetch(&dir->lower_subdirs.gen, 1, __ATOMIC_RELEASE);
+}
+
+/* With n locked: a merged directory's st_nlink, its upper one plus the lower subdirectories it
+ * does not hide or replace. The count is kept (node.h): the kernel asks for st_nlink after every
+ * create, and a directory with 2,000 lower subdirectories took 2,000 fstatat each time. */
+static nlink_t merged_nlink(struct server *s, struct node *n, nlink_t upper_nlink)
+{
+	uint32_t gen = __atomic_load_n(&n->lower_subdirs.gen, __ATOMIC_ACQUIRE); /* before counting: a later change recounts */
+	if (!n->lower_subdirs.counted || n->lower_subdirs.counted_gen != gen || n->lower_subdirs.upper_nlink != upper_nlink ||
+	    n->lower_subdirs.lower_dir != n->lower_dir) {
+		n->lower_subdirs.absent = lower_subdirs_absent(s, n->upper_fd, n->lower_dir);
+		n->lower_subdirs.counted_gen = gen;
+		n->lower_subdirs.upper_nlink = upper_nlink;
+		n->lower_subdirs.lower_dir = n->lower_dir;
+		n->lower_subdirs.counted = 1;
+	}
+	return upper_nlink + n->lower_subdirs.absent;
 }
 
 int node_stat(struct server *s, struct node *n, struct stat *st)
@@ -85,7 +110,7 @@ int node_stat(struct server *s, struct node *n, struct stat *st)
 	}
 	pthread_mutex_lock(&n->lock);
 	if (!err && n->upper && S_ISDIR(n->type) && n->lower_dir)
-		st->st_nlink = merged_nlink(s, n->upper_fd, n->lower_dir, st->st_nlink);
+		st->st_nlink = merged_nlink(s, n, st->st_nlink);
 	else if (n->upper && n->metacopy && n->lower_data)
 		st->st_blocks = (view_inode(&s->view, n->lower_data)->size + 511) / 512;
 	st->st_ino = n->st_ino;

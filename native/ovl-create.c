@@ -169,8 +169,10 @@ static int make_entry(fuse_req_t req, struct server *s, struct node *parent, con
 	if (!err)
 		err = make_in_place(req, s, &c, name, whiteout, sp);
 	entry_release(&e);
-	if (!err)
+	if (!err) {
 		node_changed(parent, c.up_fd); /* the parent changed */
+		dir_name_changed(s, parent, name);
+	}
 	if (!err && !(err = fresh_entry(&c, name, sp, whiteout && sp->type == S_IFDIR, &e))) {
 		*st = e.st;
 		err = node_from_entry(s, parent, name, &e, out);
@@ -290,6 +292,7 @@ static int do_link(struct server *s, struct node *n, struct node *parent, const 
 		err = link_into(s, fd, &c, name, e.whiteout);
 		if (!err) { /* the new name's directory and the file (one more link) changed */
 			node_changed(parent, c.up_fd);
+			dir_name_changed(s, parent, name);
 			node_changed(n, fd);
 		}
 		if (!err && fstat(fd, st))

@@ -26,12 +26,13 @@ static int move_out(struct server *s, int dirfd, const char *name, int whiteout,
 	return make_whiteout(dirfd, name);
 }
 
-/* The directory an entry left: its host ctime is the one to show again. */
-static void parent_changed(struct server *s, struct node *parent)
+/* The directory entry `name` left: its host ctime is the one to show again. */
+static void parent_changed(struct server *s, struct node *parent, const char *name)
 {
 	struct cursor c;
 	if (!dir_cursor(s, parent, 0, &c) && c.up_fd >= 0)
 		node_changed(parent, c.up_fd);
+	dir_name_changed(s, parent, name);
 }
 
 /* Hides lower entry `name` with a whiteout in the (copied-up) parent. */
@@ -79,7 +80,7 @@ static int do_unlink(struct server *s, struct node *parent, const char *name)
 		err = remove_upper_file(s, c.up_fd, name, &e);
 	if (!err) {
 		drop_lower_name(s, &e);
-		parent_changed(s, parent);
+		parent_changed(s, parent, name);
 	}
 	entry_release(&e);
 	return err;
@@ -123,7 +124,7 @@ static int do_rmdir(struct server *s, struct node *parent, const char *name)
 	else if (!err)
 		err = remove_upper_dir(s, c.up_fd, name, &e);
 	if (!err)
-		parent_changed(s, parent);
+		parent_changed(s, parent, name);
 	entry_release(&e);
 	return err;
 }

@@ -17,6 +17,7 @@ async function base(r: string): Promise<void> {
   const p = (x: string) => path.join(r, x);
   await busyboxRootfs(r);
   for (const d of ['data/sub/deep', 'big', 'hl', 'x', 'ren/dir/b', 'meta', 'tree', 'gone']) await mkdir(p(d), { recursive: true });
+  for (let d = 0; d < 5; d++) await mkdir(p(`nl/s${d}`), { recursive: true });
   await writeFile(p('gone/f'), 'still here\n');
   await writeFile(p('data/a.txt'), 'alpha\n');
   await writeFile(p('data/keep.txt'), 'keep\n');
@@ -161,6 +162,14 @@ describe.runIf(canMount)('container mount: filesystem semantics', () => {
     expect(await shOk(`ls -A ${m('tree')}`)).toBe('only\n');
     expect(await xattrsOf('tree')).toMatch(/trusted\.overlay\.opaque="y"/);
     expect((await sh(`rmdir ${m('data')}`)).stderr).toMatch(/not empty/);
+  });
+
+  it('counts a merged directory\'s links through mkdir, rmdir, rename and copy-up of lower subdirectories', async () => {
+    // st_nlink is 2 + subdirectories; the server keeps the count of lower ones between changes
+    const steps = ['true', 'touch nl/f', 'rmdir nl/s0', 'mkdir nl/n', 'mv nl/s1 nl/t', 'mv nl/s2 tree/', 'touch nl/s3/x', 'mkdir nl/s0', 'rm -r nl/s4'];
+    const script = steps.map((c) => `${c} && stat -c %h nl`).join(' && ');
+    expect((await shOk(`cd '${mnt}' && ${script}`)).trim().split('\n')).toEqual(['7', '7', '6', '7', '7', '6', '6', '7', '6']);
+    expect(await shOk(`ls '${mnt}/nl'`)).toBe('f\nn\ns0\ns3\nt\n');
   });
 
   it('renames files: lower over lower, upper over lower, with whiteouts and redirects', async () => {
