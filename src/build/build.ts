@@ -14,7 +14,6 @@ import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import { parseDockerfile, parseTrigger, StepError, stepError, type Dockerfile, type Stage, type Step } from './dockerfile.js';
 import { copyStep, runStep, workdirStep } from './layer-steps.js';
-import { applyMetadata } from './metadata.js';
 import { SourceTree } from './sources.js';
 import { newBuildEnv, StageState, type BuildEnv } from './stage.js';
 
@@ -205,11 +204,8 @@ class Build {
       case 'ARG':
         return this.arg(st, step);
       default: {
-        const m = applyMetadata(step, st.container, st.vars(), st.cmdSet);
-        if (step.keyword === 'CMD') st.cmdSet = true;
-        if (m.author) st.author = m.author;
-        const r = { createdBy: st.nop(m.comment), config: m.config };
-        return st.cached([step.keyword, r.createdBy, m.config, st.author ?? null], () => st.commitConfig(step, r));
+        const r = st.configStep(step);
+        return st.cached([step.keyword, r.createdBy, r.config, st.author ?? null], () => st.commitConfig(step, r));
       }
     }
   }

@@ -2,6 +2,8 @@
 // parser directives, flags, heredocs), then checked as docker's builder checks it, every
 // error naming FILE:LINE. Words are expanded later, when a stage's variables are known.
 import { Copy, DockerfileParser, ModifiableInstruction, Run, type Instruction as AstInstruction } from 'dockerfile-ast';
+import { jsonArgs } from '../image/instruction-args.js';
+import { HEALTHCHECK_FLAGS, MAY_BE_EMPTY } from '../image/instruction.js';
 import { ImgError } from '../store/errors.js';
 
 export const INSTRUCTIONS = ['ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL',
@@ -13,7 +15,7 @@ const FLAGS: Partial<Record<Keyword, string[]>> = {
   ADD: ['chown', 'chmod'],
   COPY: ['from', 'chown', 'chmod'],
   FROM: ['platform'],
-  HEALTHCHECK: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'],
+  HEALTHCHECK: HEALTHCHECK_FLAGS,
 };
 
 export interface Heredoc {
@@ -62,17 +64,6 @@ export function stepError(file: string, line: number, message: string, code: 'IN
   return new StepError(code, `${file}:${line}: ${message}`, { cause });
 }
 
-/** The arguments as a JSON array of strings, or undefined (then they are shell form). */
-export function jsonArray(args: string): string[] | undefined {
-  if (!args.trimStart().startsWith('[')) return undefined;
-  try {
-    const v: unknown = JSON.parse(args);
-    return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function heredocsOf(i: AstInstruction, lines: string[]): Heredoc[] {
   const docs = i instanceof Run || i instanceof Copy ? i.getHeredocs() : [];
   const opener = lines[i.getRange().start.line] ?? '';
@@ -97,9 +88,9 @@ function toStep(i: AstInstruction, file: string, lines: string[]): Step {
     flags.set(f.getName(), f.getValue()!);
   }
   const args = (i.getArgumentsContent() ?? '').trim();
-  if (args === '') throw stepError(file, line, `${k} requires at least one argument`);
-  const text = [k, ...[...flags].map(([n, v]) => `--${n}=${v}`), args].join(' ');
-  return { keyword: k, line, args, flags, json: jsonArray(args), heredocs: heredocsOf(i, lines), text };
+  if (args === '' && !MAY_BE_EMPTY.includes(k)) throw stepError(file, line, `${k} requires at least one argument`);
+  const text = [k, ...[...flags].map(([n, v]) => `--${n}=${v}`), args].filter((w) => w !== '').join(' ');
+  return { keyword: k, line, args, flags, json: jsonArgs(args), heredocs: heredocsOf(i, lines), text };
 }
 
 function fromName(s: Step, file: string): string | undefined {

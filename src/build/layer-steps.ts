@@ -18,7 +18,6 @@ import { messageOf } from '../store/errors.js';
 import type { Digest } from '../store/types.js';
 import { copyInto, type InlineFile } from './copy.js';
 import type { Step } from './dockerfile.js';
-import { applyMetadata } from './metadata.js';
 import { RootfsWriter, type Owner } from './rootfs-write.js';
 import { contentDigest, SourceTree, type SourceMatch } from './sources.js';
 import type { StageState, StepResult } from './stage.js';
@@ -182,9 +181,8 @@ function dirInImage(st: StageState, p: string): boolean | undefined {
 
 /** WORKDIR: the config change, and the directory made (as docker does) when the image lacks it. */
 export async function workdirStep(st: StageState, step: Step): Promise<void> {
-  const m = applyMetadata(step, st.container, st.vars(), st.cmdSet);
-  const r = { createdBy: st.nop(m.comment), config: m.config };
-  const dir = m.config.WorkingDir!;
+  const r = st.configStep(step);
+  const dir = r.config.WorkingDir!;
   await st.cached(['WORKDIR', r.createdBy], () => (dirInImage(st, dir)
     ? st.commitConfig(step, r)
     : inContainer(st, step, r, (c) => mounted(st, c, (rootfs) => new RootfsWriter(rootfs, { uid: 0, gid: 0 }).mkdirs(dir).then(() => undefined)))));

@@ -4,13 +4,13 @@ import { createHash } from 'node:crypto';
 import { buildCache, type BuildCache } from '../image/build-cache.js';
 import { childOf, deriveImage } from '../image/commit.js';
 import { readConfig } from '../image/inspect.js';
+import { applyInstruction, DEFAULT_SHELL, type Vars } from '../image/instruction.js';
 import { envLookup } from '../image/shell-words.js';
 import type { ContainerConfig, ImageConfig } from '../image/oci.js';
 import { shortId } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import { stepError, type Step } from './dockerfile.js';
-import { DEFAULT_SHELL, type Vars } from './metadata.js';
 import type { SourceTree } from './sources.js';
 
 /** What every step of one build shares. */
@@ -82,6 +82,14 @@ export class StageState {
   /** The time a step's image records. */
   created(): string {
     return new Date(this.env.epoch !== undefined ? this.env.epoch * 1000 : Date.now()).toISOString();
+  }
+
+  /** A config instruction (ENV, CMD, WORKDIR, ...) applied to this stage's config, noting CMD and MAINTAINER. */
+  configStep(step: Step): StepResult {
+    const m = applyInstruction(step, this.container, this.vars(), this.cmdSet);
+    this.cmdSet = m.cmdSet;
+    if (m.author) this.author = m.author;
+    return { createdBy: this.nop(m.comment), config: m.config };
   }
 
   /** The history entry text of a config-only step, as docker writes it. */

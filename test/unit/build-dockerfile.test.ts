@@ -2,7 +2,8 @@
 // checks with FILE:LINE errors, and the config changes of the metadata instructions.
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile, type Step } from '../../src/build/dockerfile.js';
-import { applyMetadata, duration, keyValues, rawWords } from '../../src/build/metadata.js';
+import { applyInstruction } from '../../src/image/instruction.js';
+import { duration, keyValues, rawWords } from '../../src/image/instruction-args.js';
 import { envLookup } from '../../src/image/shell-words.js';
 
 const parse = (text: string) => parseDockerfile(text, 'ctx/Dockerfile');
@@ -49,13 +50,14 @@ describe('Dockerfile parsing', () => {
 });
 
 describe('metadata instructions', () => {
-  const apply = (line: string, base = {}, cmdSet = false) => applyMetadata(only(line), base, vars, cmdSet);
+  const apply = (line: string, base = {}, cmdSet = false) => applyInstruction(only(line), base, vars, cmdSet);
+  const kvs = (line: string) => keyValues(only(line).keyword, only(line).args, vars);
 
   it('splits words with quotes kept, for key=value pairs expanded one by one', () => {
     expect(rawWords('a="b c" d=\'e f\' g\\ h', '\\')).toEqual(['a="b c"', "d='e f'", 'g\\ h']);
-    expect(keyValues(only('ENV X="$A two" Y=${NOPE:-d}'), vars)).toEqual([['X', '1 two'], ['Y', 'd']]);
-    expect(keyValues(only('ENV LEGACY value with  spaces'), vars)).toEqual([['LEGACY', 'value with  spaces']]);
-    expect(() => keyValues(only('ENV =x'), vars)).toThrow('ENV names can not be blank');
+    expect(kvs('ENV X="$A two" Y=${NOPE:-d}')).toEqual([['X', '1 two'], ['Y', 'd']]);
+    expect(kvs('ENV LEGACY value with  spaces')).toEqual([['LEGACY', 'value with  spaces']]);
+    expect(() => kvs('ENV =x')).toThrow('ENV names can not be blank');
   });
 
   it.each([
