@@ -1,12 +1,13 @@
 // What COPY and ADD read: the build context (minus .dockerignore) or another stage's or
-// image's root directory. A source is a path or a wildcard (Go's filepath.Match: `*`, `?`,
-// `[...]`, never crossing `/`), matched as docker matches them, relative to the tree's root.
+// image's root directory. A source is a path or a wildcard, matched relative to the tree's root
+// as BuildKit does: the components before the first one with a wildcard are a plain path, each
+// later component is matched on its own with Go's filepath.Match (`*`, `?`, `[a-c]`, `[^a]`, `\`).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
-import { minimatch } from 'minimatch';
+import { globMatch } from '../image/glob-match.js';
 import { resolveIn } from './rootfs-path.js';
 
 export type SourceType = 'file' | 'dir' | 'symlink';
@@ -34,9 +35,14 @@ export interface SourceMatch {
   entries: SourceEntry[];
 }
 
-const GLOB = /[*?[]/;
-
-const matchOpts = { dot: true, noglobstar: true, nobrace: true, noext: true, nonegate: true, nocomment: true };
+/** Whether `p` has a `*`, `?` or `[` that no `\` escapes (what makes a source a wildcard in docker). */
+function hasWildcard(p: string): boolean {
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '\\') i++;
+    else if (p[i] === '*' || p[i] === '?' || p[i] === '[') return true;
+  }
+  return false;
+}
 
 async function entryOf(host: string, rel: string): Promise<SourceEntry | undefined> {
   const st = await lstat(host).catch(() => undefined);
@@ -66,14 +72,15 @@ export class SourceTree {
     return new SourceTree(dir, (rel) => ig.ignores(rel));
   }
 
-  /** Relative path of every entry below `rel` that is not excluded, depth first, sorted. */
-  private async *walk(rel: string): AsyncGenerator<string> {
+  /** Relative path of every entry below `rel`, at most `depth` levels down, that is not excluded; depth first, sorted. */
+  private async *walk(rel: string, depth: number): AsyncGenerator<string> {
+    if (depth < 1) return;
     const names = await readdir(path.join(this.root, rel)).catch(() => [] as string[]);
     for (const name of names.sort()) {
       const child = rel ? `${rel}/${name}` : name;
       const st = await lstat(path.join(this.root, child)).catch(() => undefined);
       if (!this.excluded(child)) yield child;
-      if (st?.isDirectory()) yield* this.walk(child);
+      if (st?.isDirectory()) yield* this.walk(child, depth - 1);
     }
   }
 
@@ -104,16 +111,18 @@ export class SourceTree {
    */
   async match(src: string): Promise<SourceMatch[]> {
     const clean = path.posix.normalize(`/${src}`).slice(1).replace(/\/$/, '');
-    if (!GLOB.test(clean)) {
+    if (!hasWildcard(clean)) {
       if (clean !== '' && this.excluded(clean)) return [];
       const entries = await this.entries(await resolveIn(this.root, clean), clean);
       return entries.length ? [{ name: clean, entries }] : [];
     }
     const out: SourceMatch[] = [];
-    const start = clean.split('/').findIndex((p) => GLOB.test(p));
-    const base = clean.split('/').slice(0, start).join('/');
-    for await (const rel of this.walk(base)) {
-      if (!minimatch(rel, clean, matchOpts)) continue;
+    const parts = clean.split('/');
+    const start = parts.findIndex(hasWildcard);
+    const patterns = parts.slice(start);
+    for await (const rel of this.walk(parts.slice(0, start).join('/'), patterns.length)) {
+      const names = rel.split('/').slice(start);
+      if (names.length !== patterns.length || !patterns.every((p, i) => globMatch(p, names[i]!))) continue;
       const entries = await this.entries(path.join(this.root, rel), rel);
       if (entries.length) out.push({ name: rel, entries });
     }

@@ -43,23 +43,3 @@ export function boolFilter(key: string, value: string): boolean {
   if (v === 'false' || v === '0') return false;
   throw new ImgError('INVALID_ARGUMENT', `Invalid filter '${key}=${value}'`);
 }
-
-/** Go's path.Match: `*` and `?` stop at '/', `[...]` classes with `^` negation and ranges. */
-export function globMatch(pattern: string, name: string): boolean {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '\\' && i + 1 < pattern.length) re += `\\${pattern[++i]}`;
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) throw new ImgError('INVALID_ARGUMENT', `syntax error in pattern ${pattern}`);
-      let cls = pattern.slice(i + 1, end).replace(/\\/g, '\\\\');
-      if (cls.startsWith('^')) cls = `^${cls.slice(1)}`;
-      re += `[${cls}]`;
-      i = end;
-    } else re += c.replace(/[.+^${}()|\]\\]/g, '\\$&');
-  }
-  return new RegExp(`${re}$`).test(name);
-}

@@ -4,7 +4,8 @@
  */
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
-import { boolFilter, globMatch, labelsMatch, type Filters } from './filters.js';
+import { boolFilter, labelsMatch, type Filters } from './filters.js';
+import { globMatch } from './glob-match.js';
 import { readConfig } from './inspect.js';
 import { formatReference, parseReference } from './reference.js';
 import { resolveImage } from './resolve.js';

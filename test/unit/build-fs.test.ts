@@ -73,6 +73,22 @@ describe('COPY sources and destinations', () => {
     expect(await names('./dir/../a.txt')).toEqual([['a.txt', ['']]]);
   });
 
+  it("matches wildcards with Go's filepath.Match, one path component at a time", async () => {
+    for (const f of ['x!', 'xa', 'xb', 'x*', 'x\\*', 'dir/x1']) await put(ctx, f);
+    const matched = async (src: string) => (await names(src)).map(([name]) => name);
+    expect(await matched('x[^a]')).toEqual(['x!', 'x*', 'xb']);
+    expect(await matched('x[!a]')).toEqual(['x!', 'xa']); // '!' is a character to Go, not a negation
+    expect(await matched('[a-b].txt')).toEqual(['a.txt', 'b.txt']);
+    expect(await matched('x?')).toEqual(['x!', 'x*', 'xa', 'xb']);
+    expect(await matched('[x]\\*')).toEqual(['x*']); // an escaped '*' is a character
+    expect(await matched('x\\*')).toEqual(['x\\*']); // and no wildcard left: a plain path, backslash and all (docker's containsWildcards)
+    expect(await matched('*')).toEqual(['.dockerignore', 'a.txt', 'b.txt', 'dir', 'link', 'x!', 'x*', 'x\\*', 'xa', 'xb']);
+    expect(await matched('*/x?')).toEqual(['dir/x1']);
+    expect(await matched('dir[^a]x1')).toEqual([]); // one Go pattern's class could take the '/', a component's cannot
+    await expect(names('x[')).rejects.toThrow('syntax error in pattern x[');
+    await expect(names('di[^/]/x1')).rejects.toThrow('syntax error in pattern di[^'); // split at '/' first, as BuildKit does
+  });
+
   it('digests content and modes, not times', async () => {
     const tree = await SourceTree.context(ctx);
     const before = await contentDigest(await tree.match('dir'));

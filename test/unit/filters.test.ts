@@ -1,7 +1,7 @@
-// docker's --filter semantics: parsing, glob patterns (Go's path.Match), and the ps filters.
+// docker's --filter semantics: parsing, labels, and the ps filters (patterns: glob-match.test.ts).
 import { describe, expect, it } from 'vitest';
 import { filterContainers, type ContainerSummary } from '../../src/container/container-list.js';
-import { globMatch, labelsMatch, parseFilters } from '../../src/image/filters.js';
+import { labelsMatch, parseFilters } from '../../src/image/filters.js';
 
 describe('parseFilters', () => {
   it('groups repeated keys in order and keeps "=" inside values', () => {
@@ -22,21 +22,6 @@ describe('parseFilters', () => {
     expect(labelsMatch(f, { b: '2' })).toBe(false);
     expect(labelsMatch(parseFilters([], ['label']), undefined)).toBe(true);
   });
-});
-
-describe('globMatch (path.Match)', () => {
-  it.each([
-    ['busy*', 'busybox', true],
-    ['busy*:*libc', 'busybox:uclibc', true],
-    ['busy*:*libc', 'busybox:musl', false],
-    ['*', 'library/busybox', false],
-    ['*/*', 'library/busybox', true],
-    ['b?sybox', 'busybox', true],
-    ['[ab]usybox', 'busybox', true],
-    ['[^b]usybox', 'busybox', false],
-    ['a.c', 'abc', false],
-    ['x+y', 'x+y', true],
-  ])('%s ~ %s is %s', (p, n, want) => expect(globMatch(p, n)).toBe(want));
 });
 
 describe('filterContainers', () => {
