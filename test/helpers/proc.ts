@@ -2,6 +2,7 @@
 // process never blocks its event loop while a tool runs.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { killGroup, trackGroup } from './reap.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -47,6 +48,9 @@ function quote(s: string): string {
  * Run a command and collect its output. Never throws for a non-zero exit:
  * look at `code`. A command that cannot be started (ENOENT) is reported as
  * code 127 with the error in stderr, as a shell would.
+ *
+ * The command leads a process group (session) of its own: a timeout, or the end of
+ * the test process while it still runs, kills it with everything it started there.
  */
 export function run(cmd: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<RunResult> {
   const timeout = opts.timeout ?? 60_000;
@@ -59,15 +63,19 @@ export function run(cmd: string, args: readonly string[] = [], opts: RunOptions 
       cwd: opts.cwd,
       env: opts.env ? { ...process.env, ...opts.env } : process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
     });
+    // Untracked on close, not exit: until then something it started may still hold its pipes.
+    const untrack = child.pid ? trackGroup(child.pid) : () => false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      if (child.pid) killGroup(child.pid);
     }, timeout);
     const finish = (r: Omit<RunResult, 'stdout' | 'stderr' | 'timedOut'>, extraErr = '') => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      untrack();
       resolve({
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8') + extraErr,
