@@ -4,7 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { deriveImage } from '../image/commit.js';
-import { formatReference, normalizeReference, parseReference } from '../image/reference.js';
+import { familiar, formatReference, normalizeReference } from '../image/reference.js';
 import { expand, type Lookup } from '../image/shell-words.js';
 import { imageFor } from '../run/run.js';
 import { resolveImage } from '../image/resolve.js';
@@ -246,7 +246,7 @@ export async function build(store: Store, o: BuildOpts): Promise<BuildResult> {
     const id = await b.run();
     store.index.transaction(() => tags.forEach((t) => store.index.tag(t, id)));
     o.out(`Successfully built ${shortId(id)}`);
-    for (const t of tags) o.out(`Successfully tagged ${formatReference(parseReference(t), { familiar: true })}`);
+    for (const t of tags) o.out(`Successfully tagged ${familiar(t)}`);
     return { id, tags, steps: b.n, cached: b.env.hits };
   } finally {
     for (const s of SIGNALS) process.off(s, stop);

@@ -8,7 +8,7 @@ import type { Digest, EntryType } from '../store/types.js';
 import { hashLayers, unhashedLayers } from './content-digests.js';
 import { shownPath } from './image-path.js';
 import { imageQueryData } from './query-data.js';
-import { formatReference, parseReference } from './reference.js';
+import { familiar } from './reference.js';
 import { resolveImage } from './resolve.js';
 
 export interface FindOptions {
@@ -71,7 +71,7 @@ function targets(store: Store, refs: string[]): Array<{ id: Digest; name: string
   if (!refs.length) {
     for (const img of store.index.images()) {
       const tag = store.index.tagsOf(img.id)[0];
-      seen.set(img.id, tag ? formatReference(parseReference(tag), { familiar: true }) : shortId(img.id));
+      seen.set(img.id, tag ? familiar(tag) : shortId(img.id));
     }
   }
   return [...seen].map(([id, name]) => ({ id, name }));

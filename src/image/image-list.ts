@@ -7,7 +7,7 @@ import type { Digest } from '../store/types.js';
 import { boolFilter, labelsMatch, type Filters } from './filters.js';
 import { globMatch } from './glob-match.js';
 import { readConfig } from './inspect.js';
-import { formatReference, parseReference } from './reference.js';
+import { familiar } from './reference.js';
 import { resolveImage } from './resolve.js';
 
 export const IMAGE_FILTERS = ['dangling', 'label', 'before', 'since', 'reference'] as const;
@@ -27,7 +27,6 @@ export interface ImageSummary {
   containers: number;
 }
 
-const familiar = (n: string) => formatReference(parseReference(n), { familiar: true });
 
 /** FamiliarMatch: the pattern against NAME:TAG (or NAME@DIGEST), then against NAME alone. */
 function referenceMatches(pattern: string, name: string): boolean {

@@ -1,6 +1,6 @@
 import { ImgError } from '../store/errors.js';
 import { shortId } from '../store/digest.js';
-import { formatReference, normalizeReference, parseReference, repoName } from './reference.js';
+import { familiar, formatReference, normalizeReference, parseReference, repoName } from './reference.js';
 import type { Store } from '../store/store.js';
 import { removeAbandonedPullDirs, type PullDirsUsage } from '../store/pull-dirs.js';
 import type { Digest } from '../store/types.js';
@@ -42,7 +42,6 @@ async function deleteImage(store: Store, id: Digest, out: RemoveResult): Promise
 export async function removeImage(store: Store, name: string, force: boolean): Promise<RemoveResult> {
   const out: RemoveResult = { untagged: [], deleted: [], bytes: 0 };
   const { id, name: byName } = resolveImage(store, name);
-  const familiar = (n: string) => formatReference(parseReference(n), { familiar: true });
   const user = store.index.containersOf(id)[0];
   if (byName) {
     const last = store.index.tagsOf(id).length <= 1;
@@ -82,7 +81,7 @@ export async function pruneImages(store: Store, opts: { all?: boolean } = {}): P
       for (const t of store.index.tagsOf(img.id)) store.index.untag(t);
       for (const d of store.index.repoDigestsOf(img.id)) store.index.removeRepoDigest(d);
     });
-    out.untagged.push(...names.map((n) => formatReference(parseReference(n), { familiar: true })));
+    out.untagged.push(...names.map(familiar));
     await deleteImage(store, img.id, out);
   }
   return out;

@@ -1,4 +1,4 @@
-import { formatReference, parseReference } from './reference.js';
+import { familiar } from './reference.js';
 import { readFile } from 'node:fs/promises';
 import { parseJson, validateConfig, type ImageConfig, type HistoryEntry } from './oci.js';
 import type { Store } from '../store/store.js';
@@ -10,7 +10,6 @@ export async function readConfig(store: Store, id: Digest): Promise<ImageConfig>
   return validateConfig(parseJson(await readFile(store.blobs.pathOf(id)), `image ${id}`), `image ${id}`);
 }
 
-const familiar = (n: string) => formatReference(parseReference(n), { familiar: true });
 
 /** docker image inspect, plus each layer's stored digests. */
 export async function inspectImage(store: Store, name: string): Promise<Record<string, unknown>> {

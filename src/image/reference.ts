@@ -104,6 +104,11 @@ export function familiarName(r: Reference): string {
   return r.repository.startsWith(OFFICIAL_PREFIX) && !short.includes('/') ? short : r.repository;
 }
 
+/** A reference string as docker shows it: 'docker.io/library/busybox:1' → 'busybox:1'. */
+export function familiar(s: string): string {
+  return formatReference(parseReference(s), { familiar: true });
+}
+
 /** The full name without tag or digest: 'docker.io/library/busybox'. */
 export function repoName(r: Reference): string {
   return `${r.registry}/${r.repository}`;

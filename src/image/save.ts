@@ -6,7 +6,7 @@ import { hexOf, sha256Of } from '../store/digest.js';
 import { ImgError, withContext } from '../store/errors.js';
 import type { ImageLayerRecord, ImageRecord } from '../store/index-db.js';
 import { MediaType, ociLayerMediaType, type Descriptor, type ImageIndex } from './oci.js';
-import { familiarName, formatReference, parseReference, repoName } from './reference.js';
+import { familiar, familiarName, parseReference, repoName } from './reference.js';
 import type { Store } from '../store/store.js';
 import type { Compression, Digest } from '../store/types.js';
 import { makeManifest } from './register.js';
@@ -50,7 +50,6 @@ interface SavedImage {
 }
 
 const blobPath = (d: Digest) => `blobs/sha256/${hexOf(d)}`;
-const familiar = (t: string) => formatReference(parseReference(t), { familiar: true });
 
 /** `-o` and `--format` as the user gave them: `-` or nothing is stdout, a trailing `/` a directory. */
 export function saveOpts(output: string | undefined, format: string | undefined): SaveOpts {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ImgError } from '../../src/store/errors.js';
 import {
+  familiar,
   familiarName,
   formatReference,
   looksLikeIdPrefix,
@@ -103,12 +104,13 @@ describe('names and formatting', () => {
     ['localhost:5000/x', 'localhost:5000/x', 'localhost:5000/x', 'localhost:5000/x:latest', 'localhost:5000/x:latest'],
     [`quay.io/a/b@${DIG}`, 'quay.io/a/b', 'quay.io/a/b', `quay.io/a/b@${DIG}`, `quay.io/a/b@${DIG}`],
     [`busybox:t@${DIG}`, 'busybox', 'docker.io/library/busybox', `docker.io/library/busybox:t@${DIG}`, `busybox:t@${DIG}`],
-  ])('%s', (input, familiar, repo, full, short) => {
+  ])('%s', (input, name, repo, full, short) => {
     const ref = normalizeReference(input);
-    expect(familiarName(ref)).toBe(familiar);
+    expect(familiarName(ref)).toBe(name);
     expect(repoName(ref)).toBe(repo);
     expect(formatReference(ref)).toBe(full);
     expect(formatReference(ref, { familiar: true })).toBe(short);
+    expect(familiar(full)).toBe(short);
   });
 
   it.each(['busybox:latest', 'foo/bar:1', 'localhost:5000/x:y', `[::1]:5000/foo@${DIG}`, `a.b/c:t@${DIG}`])(

@@ -1,10 +1,9 @@
 import { ImgError } from '../../store/errors.js';
 import { importTarball, openInput } from '../../image/import.js';
 import { load } from '../../image/load.js';
+import { familiar } from '../../image/reference.js';
 import { saveImages, saveOpts } from '../../image/save.js';
 import type { Register } from '../register.js';
-
-const familiarTag = (t: string) => t.replace(/^docker\.io\/(library\/)?/, '');
 
 export const registerSaveCommands: Register = (_program, action, define) => {
   define(['save', 'image save'], (c) => c.description('Save one or more images to a tar archive (streamed to STDOUT by default)')
@@ -27,7 +26,7 @@ export const registerSaveCommands: Register = (_program, action, define) => {
       if (!o.input && process.stdin.isTTY) throw new ImgError('INVALID_ARGUMENT', 'requested load from stdin, but stdin is empty');
       const images = await load(await ctx.store(), o.input ?? process.stdin);
       if (o.quiet) return undefined;
-      return images.flatMap((i) => (i.tags.length ? i.tags.map((t) => `Loaded image: ${familiarTag(t)}`) : [`Loaded image ID: ${i.id}`])).join('\n');
+      return images.flatMap((i) => (i.tags.length ? i.tags.map((t) => `Loaded image: ${familiar(t)}`) : [`Loaded image ID: ${i.id}`])).join('\n');
     })));
 
   define(['import', 'image import'], (c) => c.description('Import the contents of a rootfs tarball to create an image')
