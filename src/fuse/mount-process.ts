@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ImgError } from '../store/errors.js';
 import { canonicalDir, detachMount, probeMount } from './mountinfo.js';
 import type { FuseMountOpts } from './mount-options.js';
@@ -20,7 +21,6 @@ export interface MountProcessOpts {
 }
 
 const POLL_MS = 25;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Starts a lamina-mountd that mounts `spec` on `dir` and (unless `onChild`) outlives the caller.
  * Resolves once the mount answers; a dead mount left on `dir` is lazily unmounted first.

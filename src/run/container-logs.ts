@@ -1,4 +1,5 @@
 // docker logs: what a container printed, from its log in the store.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { containers, findContainer } from '../container/containers.js';
 import { ImgError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
@@ -16,7 +17,6 @@ export interface LogsOpts {
 }
 
 const POLL_MS = 100;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** docker's --tail: "all" or a number of lines. */
 export function parseTail(s: string | undefined): number | undefined {

@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { containers, findContainer, type ContainerRecord } from '../container/containers.js';
 import { isRunning, monitorAlive, refreshState } from '../container/container-state.js';
 import { ImgError, messageOf, type ErrorCode } from '../store/errors.js';
@@ -10,7 +11,6 @@ import type { Store } from '../store/store.js';
 import type { MonitorAnswer, MonitorRequest } from './monitor-protocol.js';
 import { specOf } from './spec-of.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const short = (c: ContainerRecord) => c.id.slice(0, 12);
 
 /** Where monitors put their sockets: the run directory (env LAMINA_RUN_DIR, as for mounts). */

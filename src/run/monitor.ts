@@ -6,6 +6,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { liveMount, mountContainer, unmountDir } from '../container/container-mounts.js';
 import { containers, findContainer, removeContainer, type ContainerRecord } from '../container/containers.js';
 import type { RunSpec } from '../container/run-spec.js';
@@ -33,7 +34,6 @@ export interface MonitorOpts {
   inProcess?: { store: Store };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long a monitor started for a foreground run waits for its client. */
 const ATTACH_WAIT_MS = 60_000;
 

@@ -4,6 +4,7 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import type { PortBinding } from '../container/run-spec.js';
 import { ImgError } from '../store/errors.js';
@@ -11,7 +12,6 @@ import { ImgError } from '../store/errors.js';
 const PASTA = '/usr/bin/pasta';
 /** The address pasta answers DNS on inside the namespace, forwarded to the host's resolver. */
 export const DNS_FORWARD = '169.254.1.1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** pasta's -t/-u specs: `[ADDR/]HOST:CONTAINER` per port. */
 function forwardArgs(ports: PortBinding[]): string[] {

@@ -1,5 +1,6 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainId, ensureViewFile, imageView } from '../../src/image/image-view.js';
 import { load } from '../../src/image/load.js';
@@ -74,7 +75,7 @@ describe('image view from the index', () => {
     const layers = store.index.imageLayers(img!.id).map((l) => l.diffId);
     expect(path.basename(file)).toBe(`${chainId(layers).slice(7)}.v1`);
     const first = await stat(file);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     expect(ensureViewFile(store, img!.id)).toBe(file);
     expect((await stat(file)).mtimeMs).toBe(first.mtimeMs);
     expect(imageView(store, img!.id).lookup('/f')?.size).toBe(1);

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { link, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfs, diffSnapshots, treeSnapshot, umociUnpack, type TreeEntry } from '../helpers/images.js';
 import { canMount, shOk, useFixture, type Fixture } from '../helpers/containers.js';
@@ -58,7 +59,7 @@ describe.runIf(canMount)('commit and export', () => {
     return { diffId: i.RootFS.Layers.at(-1) as string, digest: i.LayerBlobs.at(-1).Digest as string, layers: i.RootFS.Layers.length as number };
   };
   /** Kernel attributes of re-linked files expire after 0.1 s on a writable mount. */
-  const settle = () => new Promise((r) => setTimeout(r, 300));
+  const settle = () => sleep(300);
   const snapshot = (dir: string) => treeSnapshot(dir);
 
   useFixture('lamina-commit-', [base, second], (x) => (f = x), 900_000);

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canMount, mountsUnder } from '../helpers/containers.js';
 import { buildOciLayout } from '../helpers/images.js';
@@ -192,7 +193,7 @@ describe.runIf(canMount && tools.every(Boolean))('containers that live', () => {
     expect(await cliOk(['logs', '--tail', '2', 'counter'])).toBe('2\n3\n');
     expect((await cli(['logs', '--tail', '0', 'counter'])).stdout).toBe('');
     const follow = cli(['logs', '-f', '--tail', '1', 'counter']);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     await cliOk(['stop', 'counter']);
     const r = await follow;
     expect(r.code).toBe(0);
@@ -245,7 +246,7 @@ describe.runIf(canMount && tools.every(Boolean))('containers that live', () => {
       p.stdin!.write('tty; echo $TERM; stty size\n');
       await waitFor(() => /\/dev\/pts\/0\r?\nxterm\r?\n33 101/.test(out), { what: 'tty, TERM and size', timeoutMs: 10_000 });
       p.stdin!.write('sleep 30; echo after\n');
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       p.stdin!.write('\x03'); // Ctrl-C ends sleep, not the shell
       p.stdin!.write('echo still-$((40+2))\n');
       await waitFor(() => out.includes('still-42'), { what: 'the shell after Ctrl-C', timeoutMs: 10_000 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dockerArchive, layerTar } from '../helpers/archives.js';
@@ -230,7 +231,7 @@ describe('crash safety', () => {
     for (let i = 0; i < 200; i++) {
       const staged = await runOk('sh', ['-c', `du -sb ${root}/ingest | cut -f1`]);
       if (Number(staged.stdout) > (20 << 20)) break;
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));

@@ -2,6 +2,7 @@
 // process never blocks its event loop while a tool runs.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { killGroup, trackGroup } from './reap.js';
 
 export interface RunOptions {
@@ -127,7 +128,7 @@ export async function waitFor<T>(
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }
 

@@ -8,6 +8,7 @@ import { access, constants, mkdir, mkdtemp, open, readFile, rm, writeFile } from
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { haveCommand, pidAlive, runOk } from './proc.js';
 
 export interface RegistryAuth {
@@ -198,7 +199,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       } catch {
         /* not listening yet */
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     if (!ready) {
       if (!exited) {
@@ -235,7 +236,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
           clearTimeout(timer);
         }
         // Make sure the PID is really gone (reaped) before returning.
-        for (let i = 0; i < 100 && (await pidAlive(pid)); i++) await new Promise((r) => setTimeout(r, 20));
+        for (let i = 0; i < 100 && (await pidAlive(pid)); i++) await sleep(20);
         if (!opts.keep) await rm(dir, { recursive: true, force: true });
       },
     };

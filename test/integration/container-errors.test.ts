@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfs, diffSnapshots, treeSnapshot, type TreeEntry } from '../helpers/images.js';
 import { canMount, fixture, mountsUnder, releaseFixture, sh, shOk, type Fixture } from '../helpers/containers.js';
@@ -126,7 +127,7 @@ describe.runIf(canMount)('container mount: errors', () => {
     let oursTree: TreeEntry[];
     try {
       ours = await errs(mnt);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       oursTree = await treeSnapshot(mnt, { hash: true });
     } finally {
       await f.umount(mnt);

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, link, mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfs } from '../helpers/images.js';
 import { canMount, fixture, mountsUnder, releaseFixture, sh, shOk, type Fixture } from '../helpers/containers.js';
@@ -127,7 +128,7 @@ describe.runIf(canMount)('container mount: filesystem semantics', () => {
       const t=process.hrtime.bigint();fs.closeSync(fs.openSync(process.argv[1]));const ms=Number(process.hrtime.bigint()-t)/1e6;if(ms>max)max=ms;n++;}
       console.log(JSON.stringify({max,n}));`;
     const watching = runOk(process.execPath, ['-e', probe, path.join(mnt, 'data/sub/deep/x.txt')]);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const copyMs = await timed(`echo tail >> ${m('big/copy.bin')}`);
     const { max, n } = JSON.parse((await watching).stdout) as { max: number; n: number };
     console.log(`copy-up of a 100 MiB file: ${copyMs.toFixed(0)} ms; meanwhile ${n} opens, slowest ${max.toFixed(1)} ms`);

@@ -3,6 +3,7 @@
 // dir over the image's layers (extracted, whiteouts converted) shows the same tree.
 import { link, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfs, diffSnapshots, treeSnapshot, type TreeEntry } from '../helpers/images.js';
 import { canMount, fixture, mountsUnder, releaseFixture, shOk, type Fixture } from '../helpers/containers.js';
@@ -76,7 +77,7 @@ describe.runIf(canMount && hasOverlay)('kernel overlayfs reads a lamina writable
       `rm -rf ${m('d2')}`, `mkdir ${m('d2')}`, `touch ${m('d2/again')}`, `setfattr -n user.new -v 1 ${m('xattr')}`, `ln ${m('hl/a')} ${m('hl/c')}`,
       `mv ${m('d1/y')} ${m('d1/x')}`, `mkdir -p ${m('d1/deep/er')}`, `touch -h -d @1234567890 ${m('d1/link')}`,
     ].join(' && '));
-    await new Promise((r) => setTimeout(r, 300)); // hl/a's copy-up changed its ino; the kernel's attrs expire after 0.1 s
+    await sleep(300); // hl/a's copy-up changed its ino; the kernel's attrs expire after 0.1 s
     const ours = await snapshot(mnt);
     await f.umount(mnt);
 

@@ -5,6 +5,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../src/service/client.js';
 import type { MountStatus } from '../../src/service/protocol.js';
@@ -139,7 +140,7 @@ describe.runIf(canMount)('lamina serve', () => {
     const victim = dirs[0]!;
     const pid = await workerOf(victim);
     const others = readAll(dirs.slice(1), 40, 0.05); // about 3 s of steady reads around the kill
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const t0 = Date.now();
     process.kill(pid, 'SIGKILL');
     await waitFor(async () => (await run('cat', [`${at(victim)}/data/a.txt`, `${at(victim)}/new.txt`])).stdout === 'changed\nkept\n',
