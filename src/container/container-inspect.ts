@@ -3,7 +3,7 @@ import type { ContainerConfig } from '../image/oci.js';
 import type { Store } from '../store/store.js';
 import { isUpState, type ContainerRecord } from './container-index.js';
 import type { ContainerSummary } from './container-list.js';
-import type { PortBinding, RunSpec } from './run-spec.js';
+import { hostnameOf, type PortBinding, type RunSpec } from './run-spec.js';
 
 /** Go's zero time, which docker shows for a container that never started or finished. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -52,7 +52,7 @@ export async function inspectContainer(store: Store, c: ContainerRecord, s: Cont
     Config: {
       ...cfg, Image: c.imageRef, Labels: cfg.Labels ?? {},
       ...(c.spec ? { Cmd: argv, Entrypoint: null, Env: c.spec.process.env, WorkingDir: c.spec.process.cwd, User: c.spec.process.user,
-        Hostname: c.spec.hostname ?? c.id.slice(0, 12), Tty: c.spec.tty, OpenStdin: c.spec.interactive } : {}),
+        Hostname: hostnameOf(c.id, c.spec), Tty: c.spec.tty, OpenStdin: c.spec.interactive } : {}),
     },
   };
 }

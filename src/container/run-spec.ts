@@ -58,6 +58,11 @@ export interface RunSpec {
   exposed: string[];
 }
 
+/** The container's host name: --hostname, else the first 12 hex digits of its ID (docker's default). */
+export function hostnameOf(id: string, spec: Pick<RunSpec, 'hostname'>): string {
+  return spec.hostname ?? id.slice(0, 12);
+}
+
 /** What an old container (created before run specs were stored) runs with: the image's defaults. */
 export const DEFAULT_HOST_CONFIG: Omit<RunSpec, 'process' | 'exposed' | 'stopSignal'> = {
   tty: false, interactive: false, network: 'private', ports: [], addHosts: [], volumes: [], init: false,

@@ -35,6 +35,19 @@ export function mergeEnv(base: string[], overrides: string[], hostEnv: NodeJS.Pr
   return [...out.values()];
 }
 
+const hasVar = (env: string[], key: string) => env.some((e) => e.startsWith(`${key}=`));
+
+/**
+ * The environment a container's process gets, as docker builds it for run and exec alike: the
+ * container's, HOSTNAME unless that sets one, `overrides` (exec -e) over those, then HOME from
+ * the user's passwd entry unless set.
+ */
+export function processEnv(env: string[], o: { hostname: string; home: string; overrides?: string[] }): string[] {
+  const withHost = hasVar(env, 'HOSTNAME') ? env : [...env, `HOSTNAME=${o.hostname}`];
+  const merged = o.overrides ? mergeEnv(withHost, o.overrides) : withHost;
+  return hasVar(merged, 'HOME') ? merged : [...merged, `HOME=${o.home}`];
+}
+
 /** docker's rules: --entrypoint replaces the image entrypoint and drops its Cmd; arguments replace Cmd. */
 export function runProcess(image: ContainerConfig | undefined, f: RunFlags, opts: { allowNoCommand?: boolean } = {}): Process {
   const entrypoint = f.entrypoint !== undefined ? (f.entrypoint ? [f.entrypoint] : []) : (image?.Entrypoint ?? []);

@@ -5,8 +5,9 @@ import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ContainerRecord } from '../container/container-index.js';
-import type { RunSpec } from '../container/run-spec.js';
+import { hostnameOf, type RunSpec } from '../container/run-spec.js';
 import { ImgError } from '../store/errors.js';
+import { processEnv } from './config.js';
 import { havePasta, privateResolvConf, startPasta, type Pasta } from './network.js';
 import { credentialsIn, writeEtc } from './rootfs.js';
 import { spawnSandbox, type SandboxProcess, type Volume } from './sandbox.js';
@@ -23,14 +24,6 @@ export interface Started {
   pasta?: Pasta;
   /** Window sizes for the terminal ("ROWS COLS\n"). */
   control: Socket;
-}
-
-/** The environment the process gets: HOME from passwd and HOSTNAME unless set, as docker does. */
-function processEnv(spec: RunSpec, home: string, hostname: string): string[] {
-  const env = [...spec.process.env];
-  if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${hostname}`);
-  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${home}`);
-  return env;
 }
 
 /** Lines from the sandbox's sync channel, one at a time. */
@@ -82,7 +75,7 @@ export async function startProcess(c: ContainerRecord, spec: RunSpec, o: StartOp
   if (!spec.process.argv.length) throw new ImgError('INVALID_ARGUMENT', 'no command specified');
   const volumes: Volume[] = spec.volumes.map(parseVolume);
   const cred = credentialsIn(o.rootfs, spec.process.user);
-  const hostname = spec.hostname ?? c.id.slice(0, 12);
+  const hostname = hostnameOf(c.id, spec);
   const etcDir = path.join(o.stateDir, 'etc');
   const privateNet = spec.network === 'private';
   if (privateNet && !(await havePasta())) {
@@ -94,7 +87,7 @@ export async function startProcess(c: ContainerRecord, spec: RunSpec, o: StartOp
     rootfs: o.rootfs, hostname, etcDir, volumes, privateNetwork: spec.network !== 'host', loopback: spec.network === 'none',
     init: spec.init ? INIT_BINARY : undefined, privileged: spec.privileged,
     masked: spec.privileged ? [] : MASKED_PATHS, readonly: spec.privileged ? [] : READONLY_PATHS, stdin: spec.interactive,
-    process: { argv: spec.process.argv, env: processEnv(spec, cred.home, hostname), cwd: spec.process.cwd, cred, privileges: privilegeArgs(spec), tty: spec.tty },
+    process: { argv: spec.process.argv, env: processEnv(spec.process.env, { hostname, home: cred.home }), cwd: spec.process.cwd, cred, privileges: privilegeArgs(spec), tty: spec.tty },
   });
   let stderr = '';
   sandbox.stdout!.on('data', (b: Buffer) => o.onOutput('stdout', b));

@@ -81,6 +81,7 @@ describe.runIf(canMount && tools.every(Boolean))('containers that live', () => {
 
     expect(await cliOk(['exec', 'web', 'cat', '/www/index.html'])).toBe('<h1>hello from lamina</h1>\n');
     expect(await cliOk(['exec', '-e', 'X=1', '-w', '/www', '-u', 'user', 'web', 'sh', '-c', 'echo $X $(pwd) $(id -un) $HOME'])).toBe('1 /www user /home/user\n');
+    expect(await cliOk(['exec', 'web', 'sh', '-c', 'echo $HOSTNAME $HOME'])).toBe(`${id.slice(0, 12)} /root\n`);
     const ps = await cliOk(['exec', 'web', 'ps', '-o', 'pid,args']);
     expect(ps).toMatch(/^\s*1 sh -c echo listening/m); // the container's own PID namespace, its command as PID 1
 
@@ -106,6 +107,16 @@ describe.runIf(canMount && tools.every(Boolean))('containers that live', () => {
     expect(await page(port)).toBe('ECONNREFUSED');
     expect(await pidAlive(monitors[0]!)).toBe(false);
   }, 180_000);
+
+  it("exec's environment is the one run gave the process (docker's): run -e HOSTNAME kept, exec -e over it", async () => {
+    await cliOk(['run', '-d', '--name', 'envs', '-e', 'HOSTNAME=named', '-e', 'A=1', image, 'sh', '-c', 'env > /run.env; exec sleep 600']);
+    const sorted = (text: string) => text.trim().split('\n').filter((l) => !/^(PWD|SHLVL|_)=/.test(l)).sort();
+    const atRun = sorted(await waitFor(async () => (await cli(['exec', 'envs', 'cat', '/run.env'])).stdout, { what: 'the env run wrote' }));
+    expect(atRun).toContain('HOSTNAME=named');
+    expect(sorted(await cliOk(['exec', 'envs', 'env']))).toEqual(atRun);
+    expect(await cliOk(['exec', '-e', 'HOSTNAME=x', '-u', 'user', 'envs', 'sh', '-c', 'echo $HOSTNAME $A $HOME'])).toBe('x 1 /home/user\n');
+    expect(await cliOk(['rm', '-f', 'envs'])).toBe('envs\n');
+  }, 120_000);
 
   it('records exit codes: wait, kill -s, Exited (N), rm of a running container without -f', async () => {
     await cliOk(['run', '-d', '--name', 'three', image, 'sh', '-c', 'sleep 0.2; exit 3']);

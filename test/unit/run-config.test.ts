@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeEnv, runProcess } from '../../src/run/config.js';
+import { mergeEnv, processEnv, runProcess } from '../../src/run/config.js';
 import { resolveUser } from '../../src/run/user.js';
 
 const image = { Entrypoint: ['/entry'], Cmd: ['default'], Env: ['PATH=/img/bin', 'A=1'], WorkingDir: '/work', User: 'app' };
@@ -27,6 +27,17 @@ describe('runProcess merges like docker run', () => {
     expect(mergeEnv(['A=1', 'B=2'], ['A=9', 'C', 'D'], { C: 'host' })).toEqual(['A=9', 'B=2', 'C=host', expect.stringMatching(/^PATH=\/usr\/local\/sbin/)]);
     expect(mergeEnv(['PATH=/x'], [])).toEqual(['PATH=/x']);
   });
+});
+
+describe('processEnv is docker\'s environment for run and exec', () => {
+  const o = { hostname: 'abc123', home: '/home/u' };
+  it.each<[string, string[], string[] | undefined, string[]]>([
+    ['adds HOSTNAME and HOME', ['PATH=/bin'], undefined, ['PATH=/bin', 'HOSTNAME=abc123', 'HOME=/home/u']],
+    ['keeps the container\'s HOSTNAME and HOME', ['HOSTNAME=box', 'HOME=/h'], undefined, ['HOSTNAME=box', 'HOME=/h']],
+    ['exec -e over the container\'s HOSTNAME', ['PATH=/bin', 'HOSTNAME=box'], ['HOSTNAME=x', 'Y=1'], ['PATH=/bin', 'HOSTNAME=x', 'Y=1', 'HOME=/home/u']],
+    ['exec without -e keeps the container\'s HOSTNAME', ['PATH=/bin', 'HOSTNAME=box'], [], ['PATH=/bin', 'HOSTNAME=box', 'HOME=/home/u']],
+    ['exec -e HOME wins over passwd', ['PATH=/bin'], ['HOME=/e'], ['PATH=/bin', 'HOSTNAME=abc123', 'HOME=/e']],
+  ])('%s', (_n, env, overrides, want) => expect(processEnv(env, { ...o, overrides })).toEqual(want));
 });
 
 describe('resolveUser', () => {
