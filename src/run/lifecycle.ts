@@ -97,12 +97,18 @@ export async function spawnMonitor(store: Store, c: ContainerRecord, waitForAtta
   return containers(store).get(c.id) ?? running;
 }
 
-/** docker start: a no-op for a running container. */
-export async function startContainer(store: Store, name: string): Promise<ContainerRecord> {
+/**
+ * docker start: a no-op for a running container. With `waitForAttach` (start -a) a running one is
+ * refused, and the monitor waits for its first client before it starts the process.
+ */
+export async function startContainer(store: Store, name: string, waitForAttach = false): Promise<ContainerRecord> {
   const c = await refreshState(store, findContainer(store, name));
-  if (isRunning(c)) return c;
+  if (isRunning(c)) {
+    if (!waitForAttach) return c;
+    throw new ImgError('FAILED_PRECONDITION', `container ${short(c)} is already running`, { hint: 'attach to a running container is not supported' });
+  }
   if (c.run.monitorPid) await waitForMonitor(store, c.id, 30_000); // one still cleaning up after a stop
-  return spawnMonitor(store, c, false);
+  return spawnMonitor(store, c, waitForAttach);
 }
 
 /** docker stop: the stop signal, then SIGKILL after `timeoutSec`; resolves once the container is down. */

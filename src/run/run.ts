@@ -8,8 +8,7 @@ import { pull } from '../registry/pull.js';
 import { ImgError, isNotFound, type ErrorCode } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { attach } from './attach.js';
-import { isRunning, refreshState } from '../container/container-state.js';
-import { monitorSocket, spawnMonitor, waitForMonitor } from './lifecycle.js';
+import { monitorSocket, spawnMonitor, startContainer } from './lifecycle.js';
 import { specOf } from './spec-of.js';
 import { buildRunSpec, type CreateFlags } from './spec.js';
 
@@ -118,11 +117,8 @@ async function runHere(store: Store, c: ContainerRecord, o: RunInOpts): Promise<
 
 /** docker start -a [-i]: starts container `name` attached to this process's stdio; resolves with its exit status. */
 export async function startAttached(store: Store, name: string, interactive: boolean): Promise<number> {
-  const c = await refreshState(store, findContainer(store, name));
-  if (isRunning(c)) throw new ImgError('FAILED_PRECONDITION', `container ${c.id.slice(0, 12)} is already running`, { hint: 'attach to a running container is not supported' });
-  if (c.run.monitorPid) await waitForMonitor(store, c.id, 30_000);
+  const c = await startContainer(store, name, true);
   const spec = await specOf(store, c);
-  await spawnMonitor(store, c, true);
   return attachHere(monitorSocket(c.id), { interactive: interactive && spec.interactive, tty: spec.tty, say: (l) => process.stderr.write(`${l}\n`) });
 }
 

@@ -118,6 +118,25 @@ describe.runIf(canMount && tools.every(Boolean))('containers that live', () => {
     expect(await cliOk(['rm', '-f', 'envs'])).toBe('envs\n');
   }, 120_000);
 
+  it('start -a: the output and exit code of a created container, again once it exited; -i passes input; a running one is refused', async () => {
+    await cliOk(['create', '--name', 'once', image, 'sh', '-c', 'echo out; echo err >&2; exit 4']);
+    for (let i = 0; i < 2; i++) {
+      const r = await cli(['start', '-a', 'once']);
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 4, stdout: 'out\n', stderr: 'err\n' });
+    }
+    await cliOk(['create', '-i', '--name', 'cat', image, 'cat']);
+    const cat = await cli(['start', '-a', '-i', 'cat'], { input: 'typed\n' });
+    expect({ code: cat.code, stdout: cat.stdout, stderr: cat.stderr }).toEqual({ code: 0, stdout: 'typed\n', stderr: '' });
+
+    const id = (await cliOk(['run', '-d', '--name', 'up', image, 'sleep', '600'])).trim();
+    const running = await cli(['start', '-a', 'up']);
+    expect({ code: running.code, stderr: running.stderr }).toEqual({ code: 1,
+      stderr: `error: container ${id.slice(0, 12)} is already running\nhint: attach to a running container is not supported\n` });
+    expect(await cliOk(['start', 'up'])).toBe('up\n'); // without -a: nothing to do
+    const two = await cli(['start', '-a', 'once', 'cat']);
+    expect({ code: two.code, stderr: two.stderr }).toEqual({ code: 1, stderr: 'error: you cannot start and attach multiple containers at once\n' });
+  }, 120_000);
+
   it('records exit codes: wait, kill -s, Exited (N), rm of a running container without -f', async () => {
     await cliOk(['run', '-d', '--name', 'three', image, 'sh', '-c', 'sleep 0.2; exit 3']);
     expect(await cliOk(['wait', 'three'])).toBe('3\n');
