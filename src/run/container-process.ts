@@ -12,7 +12,6 @@ import { havePasta, privateResolvConf, startPasta, type Pasta } from './network.
 import { credentialsIn, writeEtc } from './rootfs.js';
 import { spawnSandbox, type SandboxProcess, type Volume } from './sandbox.js';
 import { MASKED_PATHS, READONLY_PATHS, privilegeArgs } from './security.js';
-import { parseVolume } from './spec.js';
 
 /** tini, bound into the container for --init (Debian's tini package). */
 export const INIT_BINARY = '/usr/bin/tini-static';
@@ -64,6 +63,8 @@ async function sandboxFailure(sandbox: SandboxProcess, stderr: () => string): Pr
 
 export interface StartOpts {
   rootfs: string;
+  /** The spec's -v mounts, parsed. */
+  volumes: Volume[];
   /** The container's own directory on the host (etc files, env file, pasta's PID file). */
   stateDir: string;
   /** Called with each chunk of output before anything else reads it. */
@@ -73,7 +74,6 @@ export interface StartOpts {
 /** Starts the container's process; resolves once it runs (its PID known), or rejects with why it could not. */
 export async function startProcess(c: ContainerRecord, spec: RunSpec, o: StartOpts): Promise<Started> {
   if (!spec.process.argv.length) throw new ImgError('INVALID_ARGUMENT', 'no command specified');
-  const volumes: Volume[] = spec.volumes.map(parseVolume);
   const cred = credentialsIn(o.rootfs, spec.process.user);
   const hostname = hostnameOf(c.id, spec);
   const etcDir = path.join(o.stateDir, 'etc');
@@ -84,7 +84,7 @@ export async function startProcess(c: ContainerRecord, spec: RunSpec, o: StartOp
   await mkdir(etcDir, { recursive: true });
   await writeEtc(etcDir, hostname, spec.addHosts, privateNet ? await privateResolvConf() : undefined);
   const { proc: sandbox } = await spawnSandbox({
-    rootfs: o.rootfs, hostname, etcDir, volumes, privateNetwork: spec.network !== 'host', loopback: spec.network === 'none',
+    rootfs: o.rootfs, hostname, etcDir, volumes: o.volumes, privateNetwork: spec.network !== 'host', loopback: spec.network === 'none',
     init: spec.init ? INIT_BINARY : undefined, privileged: spec.privileged,
     masked: spec.privileged ? [] : MASKED_PATHS, readonly: spec.privileged ? [] : READONLY_PATHS, stdin: spec.interactive,
     process: { argv: spec.process.argv, env: processEnv(spec.process.env, { hostname, home: cred.home }), cwd: spec.process.cwd, cred, privileges: privilegeArgs(spec), tty: spec.tty },

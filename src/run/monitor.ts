@@ -143,9 +143,10 @@ class Monitor {
 
   private async start(): Promise<Started> {
     const rootfs = await this.mount();
-    this.scaffold ??= await ensureMountpoints(rootfs, this.c.upperDir, this.spec.volumes.map(parseVolume));
+    const volumes = this.spec.volumes.map(parseVolume);
+    this.scaffold ??= await ensureMountpoints(rootfs, this.c.upperDir, volumes);
     const started = await startProcess(this.c, this.spec, {
-      rootfs, stateDir: path.dirname(this.c.upperDir), onOutput: (s, b) => this.output(s, b),
+      rootfs, volumes, stateDir: path.dirname(this.c.upperDir), onOutput: (s, b) => this.output(s, b),
     });
     this.current = started;
     this.c.run.startedAt = now();
