@@ -11,9 +11,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseMountInfo } from '../../src/fuse/mountinfo.js';
 import { buildOciLayout, diffSnapshots, readOciImage, treeSnapshot, umociUnpack, type TreeEntry } from '../helpers/images.js';
-import { lamina, laminaOk, tempDir } from '../helpers/lamina.js';
+import { lamina, laminaOk } from '../helpers/lamina.js';
 import { run, runOk } from '../helpers/proc.js';
-import { startRegistry, type Registry } from '../helpers/registry.js';
+import type { Registry } from '../helpers/registry.js';
+import { pushLayout, useRegistryStore } from '../helpers/registry-store.js';
 
 const canMount = process.getuid?.() === 0 && (await readFile('/dev/fuse').then(() => true, (e) => e.code !== 'ENOENT'));
 
@@ -90,28 +91,25 @@ async function laminaMounts(prefix: string): Promise<string[]> {
 describe.runIf(canMount)('skopeo-pushed image with whiteouts', () => {
   let registry: Registry;
   let work: string;
-  let cleanup: () => Promise<void>;
+  let root: string;
+  let env: NodeJS.ProcessEnv;
+  useRegistryStore('lamina-interop-', (s) => ({ registry, work, root, env } = s), { sharedStore: true });
   let layout: string;
   let unpacked: string;
   let want: TreeEntry[];
-  let root: string;
   let mnt: string;
-  let env: NodeJS.ProcessEnv;
   const ref = () => registry.ref('lamina/whiteouts:latest');
   const skopeo = (args: string[]) => runOk('skopeo', args, { timeout: 120_000 });
 
   beforeAll(async () => {
-    registry = await startRegistry();
-    ({ dir: work, cleanup } = await tempDir('lamina-interop-'));
-    env = { DOCKER_CONFIG: path.join(work, 'docker'), LAMINA_RUN_DIR: path.join(work, 'run') };
-    root = path.join(work, 'store');
+    env = { ...env, LAMINA_RUN_DIR: path.join(work, 'run') };
     mnt = path.join(work, 'mnt');
     await mkdir(mnt);
     layout = path.join(work, 'layout');
     await buildOciLayout(layout, [base, changes, raw, after], { config: { cmd: ['/bin/sh'] } });
     unpacked = await umociUnpack(layout, 'latest', path.join(work, 'unpacked'));
     want = await treeSnapshot(unpacked);
-    await skopeo(['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${ref()}`]);
+    await pushLayout(layout, ref());
   }, 300_000);
 
   afterEach(async () => {
@@ -123,8 +121,6 @@ describe.runIf(canMount)('skopeo-pushed image with whiteouts', () => {
 
   afterAll(async () => {
     if (work) for (const m of await laminaMounts(work)) await run('umount', ['-l', m]);
-    await registry?.stop();
-    await cleanup?.();
   }, 60_000);
 
   it('the fixture has what it should: whiteouts, an opaque directory, retyped entries', () => {

@@ -3,25 +3,21 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOciLayout } from '../helpers/images.js';
-import { BIN, lamina, laminaOk, tempDir } from '../helpers/lamina.js';
+import { BIN, lamina, laminaOk } from '../helpers/lamina.js';
 import { runOk } from '../helpers/proc.js';
-import { freePort, startRegistry, type Registry } from '../helpers/registry.js';
+import { freePort, type Registry } from '../helpers/registry.js';
+import { pushLayout, useRegistryStore } from '../helpers/registry-store.js';
 
 let registry: Registry;
 let work: string;
-let cleanup: () => Promise<void>;
 let root: string;
 let env: NodeJS.ProcessEnv;
-let n = 0;
+useRegistryStore('lamina-pull-', (s) => ({ registry, work, root, env } = s));
 
 const write = (p: string, s: string) => async (rootfs: string) => writeFile(path.join(rootfs, p), s);
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-async function skopeoPush(layout: string, tag: string, ref: string, all = false): Promise<void> {
-  await runOk('skopeo', ['copy', '-q', ...(all ? ['--all'] : []), '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${ref}`], { timeout: 120_000 });
-}
 
 async function rawManifest(ref: string): Promise<{ digest: string; json: { layers: Array<{ digest: string }>; config: { digest: string } } }> {
   const raw = (await runOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])).stdout;
@@ -40,19 +36,6 @@ async function storeState(): Promise<string> {
   }
 }
 
-beforeAll(async () => {
-  registry = await startRegistry();
-  ({ dir: work, cleanup } = await tempDir('lamina-pull-'));
-  env = { DOCKER_CONFIG: path.join(work, 'docker-config') };
-}, 60_000);
-afterAll(async () => {
-  await registry?.stop();
-  await cleanup?.();
-}, 30_000);
-beforeEach(() => {
-  root = path.join(work, `store-${++n}`);
-});
-
 describe('pull', () => {
   let layout: string;
   let ref: string;
@@ -60,7 +43,7 @@ describe('pull', () => {
     layout = path.join(work, 'two');
     await buildOciLayout(layout, [write('base.txt', 'base\n'), write('top.txt', 'top\n')], { config: { env: ['A=1'] } });
     ref = registry.ref('lamina/two:latest');
-    await skopeoPush(layout, 'latest', ref);
+    await pushLayout(layout, ref);
   }, 120_000);
 
   it('prints docker-style lines and records diff_ids, tag and repo digest', async () => {
@@ -118,14 +101,14 @@ describe('pull', () => {
   it('says "Already exists" for a base layer it already has', async () => {
     const base = path.join(work, 'base-only');
     await buildOciLayout(base, [write('base.txt', 'base\n')]);
-    await skopeoPush(base, 'latest', registry.ref('lamina/base:latest'));
+    await pushLayout(base, registry.ref('lamina/base:latest'));
     const child = path.join(work, 'child');
     await runOk('cp', ['-a', base, child]);
     // The child is the base plus one layer: same base blob in the registry.
     await runOk('umoci', ['unpack', '--image', `${child}:latest`, path.join(work, 'bundle')]);
     await writeFile(path.join(work, 'bundle/rootfs/child.txt'), 'child\n');
     await runOk('umoci', ['repack', '--image', `${child}:latest`, path.join(work, 'bundle')]);
-    await skopeoPush(child, 'latest', registry.ref('lamina/child:latest'));
+    await pushLayout(child, registry.ref('lamina/child:latest'));
     await laminaOk(root, ['pull', registry.ref('lamina/base')], { env });
     const out = (await laminaOk(root, ['pull', registry.ref('lamina/child')], { env })).split('\n');
     const { json } = await rawManifest(registry.ref('lamina/child:latest'));
@@ -158,7 +141,7 @@ describe('multi-platform index', () => {
       annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
     await writeFile(path.join(layout, 'index.json'), JSON.stringify(index));
     refMulti = registry.ref('lamina/multi:latest');
-    await skopeoPush(layout, 'multi', refMulti, true);
+    await pushLayout(layout, refMulti, { tag: 'multi', all: true });
   }, 120_000);
 
   it('picks the host platform (amd64), and records the index digest', async () => {
@@ -189,7 +172,7 @@ describe('pull failures', () => {
   it('a missing tag fails with "manifest unknown"', async () => {
     const layout = path.join(work, 'one');
     await buildOciLayout(layout, [write('x', 'x')]);
-    await skopeoPush(layout, 'latest', registry.ref('lamina/one:latest'));
+    await pushLayout(layout, registry.ref('lamina/one:latest'));
     const r = await lamina(root, ['pull', registry.ref('lamina/one:nope')], { env });
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`error: pull ${registry.ref('lamina/one:nope')}: manifest unknown`);
@@ -214,7 +197,7 @@ describe('pull failures', () => {
     const layout = path.join(work, 'victim');
     await buildOciLayout(layout, [write('a.txt', 'a'.repeat(4096)), write('b.bin', 'b'.repeat(100_000))]);
     const ref = registry.ref('lamina/victim:latest');
-    await skopeoPush(layout, 'latest', ref);
+    await pushLayout(layout, ref);
     const { json } = await rawManifest(ref);
     const hex = json.layers[1]!.digest.slice(7);
     const file = path.join(registry.dir, 'data/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');

@@ -1,19 +1,19 @@
 // lamina push to Debian's docker-registry, read back with skopeo.
 import { rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOciLayout, ociToDockerArchive, readOciImage } from '../helpers/images.js';
-import { lamina, laminaOk, tempDir } from '../helpers/lamina.js';
+import { lamina, laminaOk } from '../helpers/lamina.js';
 import { runOk } from '../helpers/proc.js';
-import { startRegistry, type Registry } from '../helpers/registry.js';
+import type { Registry } from '../helpers/registry.js';
+import { useRegistryStore } from '../helpers/registry-store.js';
 
 let registry: Registry;
 let work: string;
-let cleanup: () => Promise<void>;
 let root: string;
-let layout: string;
 let env: NodeJS.ProcessEnv;
-let n = 0;
+let layout: string;
+useRegistryStore('lamina-push-', (s) => ({ registry, work, root, env } = s));
 
 const write = (p: string, s: string) => async (rootfs: string) => writeFile(path.join(rootfs, p), s);
 
@@ -30,19 +30,9 @@ async function loadAs(ref: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  registry = await startRegistry();
-  ({ dir: work, cleanup } = await tempDir('lamina-push-'));
-  env = { DOCKER_CONFIG: path.join(work, 'docker-config') };
   layout = path.join(work, 'layout');
   await buildOciLayout(layout, [write('base.txt', 'base\n'), write('top.txt', 'top\n')], { config: { cmd: ['/bin/sh'] } });
 }, 120_000);
-afterAll(async () => {
-  await registry?.stop();
-  await cleanup?.();
-}, 30_000);
-beforeEach(() => {
-  root = path.join(work, `store-${++n}`);
-});
 
 describe('push', () => {
   it('pushes a loaded image that skopeo reads back byte for byte', async () => {
@@ -102,7 +92,7 @@ describe('push', () => {
     expect(m.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
       'application/vnd.docker.image.rootfs.diff.tar', 'application/vnd.docker.image.rootfs.diff.tar']);
     const [mine] = JSON.parse(await laminaOk(root, ['inspect', ref]));
-    const other = path.join(work, `store-other-${n}`);
+    const other = `${root}-other`;
     await laminaOk(other, ['pull', ref], { env });
     const [theirs] = JSON.parse(await laminaOk(other, ['inspect', ref]));
     expect(theirs.Id).toBe(mine.Id);

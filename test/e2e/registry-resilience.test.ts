@@ -9,21 +9,21 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildOciLayout } from '../helpers/images.js';
-import { BIN, lamina, laminaOk, tempDir } from '../helpers/lamina.js';
+import { BIN, lamina, laminaOk } from '../helpers/lamina.js';
 import { runOk } from '../helpers/proc.js';
 import { blobGets, faultProxy, firstGetOf, isBlobGet, type FaultProxy, type Policy, type ProxyOptions } from '../helpers/registry-proxy.js';
-import { startRegistry, type Registry } from '../helpers/registry.js';
+import type { Registry } from '../helpers/registry.js';
+import { pushLayout, useRegistryStore } from '../helpers/registry-store.js';
 
 let registry: Registry;
 let work: string;
-let cleanup: () => Promise<void>;
 let root: string;
-let n = 0;
+let env: NodeJS.ProcessEnv;
+useRegistryStore('lamina-resilience-', (s) => ({ registry, work, root, env } = s));
 let smallLayers: Array<{ digest: string; size: number }>;
 let smallConfig: { digest: string; size: number };
-const env = () => ({ DOCKER_CONFIG: path.join(work, 'docker') });
 
 let open: FaultProxy[] = [];
 async function withProxy(policy: Policy, opts?: ProxyOptions): Promise<FaultProxy> {
@@ -45,9 +45,6 @@ async function expectSoundStore(): Promise<void> {
   expect(await readdir(path.join(root, 'ingest')).catch(() => [])).toEqual([]);
 }
 
-async function skopeoPush(layout: string, name: string): Promise<void> {
-  await runOk('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${registry.ref(name)}`], { timeout: 300_000 });
-}
 const manifestOf = async (name: string) => JSON.parse((await runOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.ref(name)}`])).stdout);
 const diffIds = async (name: string) => JSON.parse((await runOk('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${registry.ref(name)}`])).stdout).rootfs.diff_ids;
 const randomFile = (name: string, mb: number) => async (rootfs: string) => {
@@ -55,20 +52,11 @@ const randomFile = (name: string, mb: number) => async (rootfs: string) => {
 };
 
 beforeAll(async () => {
-  registry = await startRegistry();
-  ({ dir: work, cleanup } = await tempDir('lamina-resilience-'));
   const small = path.join(work, 'small');
   await buildOciLayout(small, [randomFile('a.bin', 2), randomFile('b.bin', 3)]);
-  await skopeoPush(small, 'lamina/small:latest');
+  await pushLayout(small, registry.ref('lamina/small:latest'), { timeout: 300_000 });
   ({ layers: smallLayers, config: smallConfig } = await manifestOf('lamina/small:latest'));
 }, 120_000);
-afterAll(async () => {
-  await registry?.stop();
-  await cleanup?.();
-}, 30_000);
-beforeEach(() => {
-  root = path.join(work, `store-${++n}`);
-});
 afterEach(async () => {
   await Promise.all(open.map((p) => p.close()));
   open = [];
@@ -78,7 +66,7 @@ describe('retries', () => {
   it('retries 503 answers with backoff and completes', async () => {
     const p = await withProxy((_req, i) => (i <= 3 ? '503' : 'pass'));
     const ref = p.ref('lamina/small:latest');
-    expect(await laminaOk(root, ['pull', '-q', ref], { env: env() })).toBe(`${ref}\n`);
+    expect(await laminaOk(root, ['pull', '-q', ref], { env })).toBe(`${ref}\n`);
     expect(p.log.filter((l) => l.status === 503)).toHaveLength(3);
     const [info] = JSON.parse(await laminaOk(root, ['inspect', ref]));
     expect(info.RootFS.Layers).toEqual(await diffIds('lamina/small:latest'));
@@ -87,7 +75,7 @@ describe('retries', () => {
   it('gives up after a bounded number of attempts on a registry that keeps failing', async () => {
     const p = await withProxy(() => '503');
     const t0 = Date.now();
-    const r = await lamina(root, ['pull', p.ref('lamina/small')], { env: env() });
+    const r = await lamina(root, ['pull', p.ref('lamina/small')], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`error: pull ${p.ref('lamina/small')}: ${p.host} answered HTTP 503 Service Unavailable\n`);
     expect(p.log.filter((l) => l.url.includes('/manifests/'))).toHaveLength(5);
@@ -97,7 +85,7 @@ describe('retries', () => {
   it('resumes a blob whose connection dropped midway with an HTTP Range request', async () => {
     const p = await withProxy(firstGetOf(smallLayers[1]!.digest, 'drop'));
     const ref = p.ref('lamina/small:latest');
-    await laminaOk(root, ['pull', ref], { env: env() });
+    await laminaOk(root, ['pull', ref], { env });
     const resumed = p.log.filter((l) => l.range);
     expect(resumed).toHaveLength(1);
     expect(resumed[0]!.range).toMatch(/^bytes=(\d+)-$/);
@@ -111,7 +99,7 @@ describe('retries', () => {
   it('gives up on a blob whose connection keeps dropping, after bounded resumes, keeping nothing', async () => {
     const p = await withProxy(blobGets(smallLayers[1]!.digest, 'drop', Infinity));
     const ref = p.ref('lamina/small:latest');
-    const r = await lamina(root, ['pull', ref], { env: env() });
+    const r = await lamina(root, ['pull', ref], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`error: pull ${ref}: layer ${smallLayers[1]!.digest}: talking to ${p.host}: connection reset by peer\n`);
     const gets = p.log.filter((l) => isBlobGet(l) && l.url.endsWith(smallLayers[1]!.digest));
@@ -125,7 +113,7 @@ describe('retries', () => {
     const digest = smallLayers[0]!.digest;
     const p = await withProxy(blobGets(digest, '500', 2));
     const ref = p.ref('lamina/small:latest');
-    expect(await laminaOk(root, ['pull', '-q', ref], { env: env() })).toBe(`${ref}\n`);
+    expect(await laminaOk(root, ['pull', '-q', ref], { env })).toBe(`${ref}\n`);
     expect(p.log.filter((l) => isBlobGet(l) && l.url.endsWith(digest)).map((l) => l.status)).toEqual([500, 500, 200]);
     const [info] = JSON.parse(await laminaOk(root, ['inspect', ref]));
     expect(info.RootFS.Layers).toEqual(await diffIds('lamina/small:latest'));
@@ -135,7 +123,7 @@ describe('retries', () => {
   it('abandons a stalled transfer after the idle timeout and resumes it', async () => {
     const p = await withProxy(firstGetOf(smallLayers[1]!.digest, 'stall'));
     const t0 = Date.now();
-    await laminaOk(root, ['pull', '-q', p.ref('lamina/small:latest')], { env: { ...env(), LAMINA_IDLE_TIMEOUT: '1' } });
+    await laminaOk(root, ['pull', '-q', p.ref('lamina/small:latest')], { env: { ...env, LAMINA_IDLE_TIMEOUT: '1' } });
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(p.log.filter((l) => l.range)).toHaveLength(1);
   }, 60_000);
@@ -146,7 +134,7 @@ describe('corruption in transit', () => {
     const digest = smallLayers[1]!.digest;
     const p = await withProxy(blobGets(digest, 'corrupt', Infinity));
     const ref = p.ref('lamina/small:latest');
-    const r = await lamina(root, ['pull', ref], { env: env() });
+    const r = await lamina(root, ['pull', ref], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^error: pull ${ref.replace(/\./g, '\\.')}: layer ${digest}: digest mismatch: want ${digest}, got sha256:[0-9a-f]{64}\n$`));
     const gets = p.log.filter((l) => isBlobGet(l) && l.url.endsWith(digest));
@@ -156,7 +144,7 @@ describe('corruption in transit', () => {
     await expectSoundStore();
     // the good layer that finished first is not kept either: a clean pull fetches both
     const clean = await withProxy(() => 'pass');
-    await laminaOk(root, ['pull', '-q', clean.ref('lamina/small:latest')], { env: env() });
+    await laminaOk(root, ['pull', '-q', clean.ref('lamina/small:latest')], { env });
     expect(clean.log.filter((l) => isBlobGet(l)).length).toBe(3);
     await expectSoundStore();
   }, 60_000);
@@ -164,7 +152,7 @@ describe('corruption in transit', () => {
   it('a config with one byte flipped fails with a digest mismatch before any layer moves', async () => {
     const p = await withProxy(blobGets(smallConfig.digest, 'corrupt', Infinity));
     const ref = p.ref('lamina/small:latest');
-    const r = await lamina(root, ['pull', ref], { env: env() });
+    const r = await lamina(root, ['pull', ref], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^error: pull ${ref.replace(/\./g, '\\.')}: blob ${smallConfig.digest}: digest mismatch: got sha256:[0-9a-f]{64}\n$`));
     expect(p.log.filter((l) => isBlobGet(l) && !l.url.endsWith(smallConfig.digest))).toEqual([]);
@@ -181,7 +169,7 @@ describe('uploads', () => {
     const p = await withProxy(() => 'pass');
     const ref = p.ref('lamina/chunked:latest');
     await laminaOk(root, ['tag', loaded, ref]);
-    await laminaOk(root, ['push', ref], { env: env() });
+    await laminaOk(root, ['push', ref], { env });
     const patches = p.log.filter((l) => l.method === 'PATCH');
     expect(patches.map((l) => l.contentRange)).toEqual([`0-${(32 << 20) - 1}`, expect.stringMatching(new RegExp(`^${32 << 20}-\\d+$`))]);
     const m = await manifestOf('lamina/chunked:latest');
@@ -197,7 +185,7 @@ describe('TLS', () => {
     await runOk('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=lamina-test']);
     const p = await withProxy(() => 'pass', { tls: { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') } });
     const ref = p.ref('lamina/small:latest');
-    expect(await laminaOk(root, ['pull', '-q', ref], { env: env() })).toBe(`${ref}\n`);
+    expect(await laminaOk(root, ['pull', '-q', ref], { env })).toBe(`${ref}\n`);
     expect(p.log.some((l) => l.url.includes('/manifests/latest'))).toBe(true);
   }, 60_000);
 });
@@ -208,14 +196,14 @@ describe('a 200 MB image', () => {
   beforeAll(async () => {
     const layout = path.join(work, 'large');
     await buildOciLayout(layout, [randomFile('small.bin', 8), randomFile('medium.bin', 16), randomFile('large.bin', 176)], { timeout: 300_000 });
-    await skopeoPush(layout, name);
+    await pushLayout(layout, registry.ref(name), { timeout: 300_000 });
     layers = (await manifestOf(name)).layers;
   }, 300_000);
 
   it('pulls at a measured throughput', async () => {
     const bytes = layers.reduce((s, l) => s + l.size, 0);
     const t0 = performance.now();
-    await laminaOk(root, ['pull', '-q', registry.ref(name)], { env: env(), timeout: 300_000 });
+    await laminaOk(root, ['pull', '-q', registry.ref(name)], { env, timeout: 300_000 });
     const seconds = (performance.now() - t0) / 1000;
     const mbps = bytes / 1e6 / seconds;
     console.log(`pull of ${(bytes / 1e6).toFixed(0)} MB from the local registry: ${seconds.toFixed(2)} s, ${mbps.toFixed(0)} MB/s`);
@@ -226,7 +214,7 @@ describe('a 200 MB image', () => {
     const p = await withProxy(() => 'pass', { throttle: true });
     const ref = p.ref(name);
     const small = layers[0]!.digest.slice(7, 19);
-    const child = spawn(process.execPath, [BIN, '--root', root, 'pull', ref], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--root', root, 'pull', ref], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (b: Buffer) => {
@@ -244,7 +232,7 @@ describe('a 200 MB image', () => {
     db.close();
     expect(await readdir(path.join(root, 'pulls'))).toHaveLength(1);
 
-    const rerun = await laminaOk(root, ['pull', ref], { env: env(), timeout: 300_000 });
+    const rerun = await laminaOk(root, ['pull', ref], { env, timeout: 300_000 });
     expect(rerun).toMatch(/Status: Downloaded newer image for/);
     const gets = (d: string) => p.log.filter((l) => isBlobGet(l) && l.url.endsWith(d)).length;
     expect(gets(layers[0]!.digest)).toBe(1);
