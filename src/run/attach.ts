@@ -2,6 +2,7 @@
 // back, window sizes, proxied signals, and docker's detach keys (Ctrl-P Ctrl-Q).
 import net from 'node:net';
 import { ImgError } from '../store/errors.js';
+import { spawnChild } from './child.js';
 import { FRAME, FrameReader, frame, type ExitReport } from './monitor-protocol.js';
 
 export interface AttachIO {
@@ -93,9 +94,8 @@ export async function attach(socket: string, io: AttachIO): Promise<AttachResult
  * the terminal as libuv found it, output processing included. Returns the undo.
  */
 async function makeRaw(stdin: NodeJS.ReadStream): Promise<() => void> {
-  const { execa } = await import('execa'); // loaded on use: importing it costs every CLI command ~80 ms of CPU
   stdin.setRawMode(true);
-  await execa('stty', ['-opost'], { stdin, reject: false });
+  await spawnChild('stty', ['-opost'], { stdio: [stdin, 'ignore', 'ignore'] }).exited;
   return () => stdin.setRawMode(false);
 }
 

@@ -10,7 +10,8 @@ import { ImgError } from '../store/errors.js';
 import { processEnv } from './config.js';
 import { havePasta, privateResolvConf, startPasta, type Pasta } from './network.js';
 import { credentialsIn, writeEtc } from './rootfs.js';
-import { spawnSandbox, type SandboxProcess, type Volume } from './sandbox.js';
+import { running, type Child } from './child.js';
+import { spawnSandbox, type Volume } from './sandbox.js';
 import { MASKED_PATHS, READONLY_PATHS, privilegeArgs } from './security.js';
 
 /** tini, bound into the container for --init (Debian's tini package). */
@@ -19,7 +20,7 @@ export const INIT_BINARY = '/usr/bin/tini-static';
 export interface Started {
   /** Host PID of the container's first process. */
   pid: number;
-  sandbox: SandboxProcess;
+  sandbox: Child;
   pasta?: Pasta;
   /** Window sizes for the terminal ("ROWS COLS\n"). */
   control: Socket;
@@ -55,8 +56,8 @@ function lineReader(sock: Socket): () => Promise<string | undefined> {
 }
 
 /** What the sandbox said on stderr before it failed, as the error. */
-async function sandboxFailure(sandbox: SandboxProcess, stderr: () => string): Promise<ImgError> {
-  const r = await sandbox;
+async function sandboxFailure(sandbox: Child, stderr: () => string): Promise<ImgError> {
+  const r = await sandbox.exited;
   const why = stderr().trim().split('\n').filter(Boolean).slice(-3).join('; ');
   return new ImgError('FAILED_PRECONDITION', why || `the sandbox exited ${r.exitCode ?? r.signal}`);
 }
@@ -83,31 +84,31 @@ export async function startProcess(c: ContainerRecord, spec: RunSpec, o: StartOp
   }
   await mkdir(etcDir, { recursive: true });
   await writeEtc(etcDir, hostname, spec.addHosts, privateNet ? await privateResolvConf() : undefined);
-  const { proc: sandbox } = await spawnSandbox({
+  const sandbox = await spawnSandbox({
     rootfs: o.rootfs, hostname, etcDir, volumes: o.volumes, privateNetwork: spec.network !== 'host', loopback: spec.network === 'none',
     init: spec.init ? INIT_BINARY : undefined, privileged: spec.privileged,
     masked: spec.privileged ? [] : MASKED_PATHS, readonly: spec.privileged ? [] : READONLY_PATHS, stdin: spec.interactive,
     process: { argv: spec.process.argv, env: processEnv(spec.process.env, { hostname, home: cred.home }), cwd: spec.process.cwd, cred, privileges: privilegeArgs(spec), tty: spec.tty },
   });
   let stderr = '';
-  sandbox.stdout!.on('data', (b: Buffer) => o.onOutput('stdout', b));
-  sandbox.stderr!.on('data', (b: Buffer) => {
+  sandbox.proc.stdout!.on('data', (b: Buffer) => o.onOutput('stdout', b));
+  sandbox.proc.stderr!.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString()).slice(-4000);
     o.onOutput('stderr', b);
   });
-  const control = sandbox.stdio[3] as Socket;
+  const control = sandbox.proc.stdio[3] as Socket;
   const next = lineReader(control);
   let pasta: Pasta | undefined;
   try {
     if ((await next()) !== 'ready') throw await sandboxFailure(sandbox, () => stderr);
-    if (privateNet) pasta = await startPasta(sandbox.pid!, spec.ports, o.stateDir);
+    if (privateNet) pasta = await startPasta(sandbox.proc.pid!, spec.ports, o.stateDir);
     control.write('go\n');
     const m = /^pid (\d+)$/.exec((await next()) ?? '');
     if (!m) throw await sandboxFailure(sandbox, () => stderr);
     return { pid: Number(m[1]), sandbox, pasta, control };
   } catch (err) {
-    if (sandbox.exitCode === null && sandbox.signalCode === null) sandbox.kill('SIGKILL');
-    await sandbox;
+    if (running(sandbox)) sandbox.proc.kill('SIGKILL');
+    await sandbox.exited;
     await pasta?.stop();
     throw err;
   }
@@ -115,7 +116,7 @@ export async function startProcess(c: ContainerRecord, spec: RunSpec, o: StartOp
 
 /** The exit status docker reports: the code, or 128+N after signal N. */
 export async function exitStatus(s: Started): Promise<number> {
-  const r = await s.sandbox;
+  const r = await s.sandbox.exited;
   await s.pasta?.stop();
   if (typeof r.exitCode === 'number') return r.exitCode;
   return 128 + (r.signal ? os.constants.signals[r.signal as NodeJS.Signals] : 0);

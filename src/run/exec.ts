@@ -7,6 +7,7 @@ import { findContainer } from '../container/containers.js';
 import { ImgError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { hostnameOf } from '../container/run-spec.js';
+import { spawnChild } from './child.js';
 import { processEnv } from './config.js';
 import { credentialsIn } from './rootfs.js';
 import { execHelper, HOST_ENV, processArgs, writeEnvFile } from './sandbox.js';
@@ -51,15 +52,12 @@ export async function execInContainer(store: Store, name: string, o: ExecOpts): 
     const privileges = privilegeArgs(o.privileged ? { ...spec, privileged: true } : spec);
     const args = ['join', '--target', String(pid), '--ppid', String(process.pid), ...processArgs({ argv: o.cmd, env, cwd: o.workdir ?? spec.process.cwd, cred, privileges, tty: o.tty },
       envFile), '--', ...o.cmd];
-    const { execa } = await import('execa'); // loaded on use: importing it costs every CLI command ~80 ms of CPU
-    const child = execa(execHelper(), args, {
-      env: HOST_ENV, extendEnv: false, reject: false, stdio: [o.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'],
-    });
+    const child = spawnChild(execHelper(), args, { env: HOST_ENV, stdio: [o.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'] });
     // lamina-exec passes these on to the command; a terminal's Ctrl-C reaches it through the pty instead.
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    const forward = (sig: NodeJS.Signals) => child.proc.kill(sig);
     for (const s of FORWARDED) process.on(s, forward);
     try {
-      const r = await child;
+      const r = await child.exited;
       return r.exitCode ?? 128;
     } finally {
       for (const s of FORWARDED) process.off(s, forward);

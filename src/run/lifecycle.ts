@@ -8,6 +8,7 @@ import { containers, findContainer, type ContainerRecord } from '../container/co
 import { isRunning, monitorAlive, refreshState } from '../container/container-state.js';
 import { ImgError, messageOf, type ErrorCode } from '../store/errors.js';
 import type { Store } from '../store/store.js';
+import { spawnChild } from './child.js';
 import type { MonitorAnswer, MonitorRequest } from './monitor-protocol.js';
 import { specOf } from './spec-of.js';
 
@@ -69,11 +70,10 @@ export async function spawnMonitor(store: Store, c: ContainerRecord, waitForAtta
   const entry = fileURLToPath(new URL('./monitor-main.js', import.meta.url));
   const log = path.join(path.dirname(c.upperDir), 'monitor.log');
   const socket = monitorSocket(c.id);
-  // The shell points stdout and stderr at the log itself: execa would pipe them through this process.
-  const { execa } = await import('execa'); // loaded on use: importing it costs every CLI command ~80 ms of CPU
-  const child = execa('/bin/sh', ['-c', 'log=$1; shift; exec "$@" >>"$log" 2>&1', 'lamina-monitor', log,
+  // The shell points stdout and stderr at the log itself, so they never pass through this process.
+  const { proc: child } = spawnChild('/bin/sh', ['-c', 'log=$1; shift; exec "$@" >>"$log" 2>&1', 'lamina-monitor', log,
     process.execPath, entry, store.root, c.id, socket, ...(waitForAttach ? ['--attach'] : [])], {
-    detached: true, cleanup: false, reject: false, buffer: false, stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
   });
   const line = await new Promise<string>((resolve) => {
     let text = '';

@@ -219,7 +219,7 @@ class Monitor {
     const cur = this.current;
     if (!cur) throw new Error('the container is not running');
     if (os.constants.signals[sig as NodeJS.Signals] === undefined) throw new Error(`invalid signal: ${sig}`);
-    if (procInfo(cur.pid)?.ppid !== cur.sandbox.pid) throw new Error('the container is not running');
+    if (procInfo(cur.pid)?.ppid !== cur.sandbox.proc.pid) throw new Error('the container is not running');
     process.kill(cur.pid, sig as NodeJS.Signals);
   }
 
@@ -232,7 +232,7 @@ class Monitor {
     } catch {
       // gone already
     }
-    const done = cur.sandbox.then(() => true);
+    const done = cur.sandbox.exited.then(() => true);
     if (!(await Promise.race([done, sleep(timeoutSec * 1000).then(() => false)])) && this.current === cur) this.signal('SIGKILL');
   }
 
@@ -326,7 +326,7 @@ class Monitor {
 
   private fromClient(client: Client, kind: number, payload: Buffer): void {
     if (!this.current && (kind === FRAME.stdin || kind === FRAME.stdinEnd)) return void this.early.push([client, kind, payload]);
-    const stdin = this.current?.sandbox.stdin;
+    const stdin = this.current?.sandbox.proc.stdin;
     if (kind === FRAME.stdin && client.stdin && stdin && !stdin.writableEnded) stdin.write(payload);
     else if (kind === FRAME.stdinEnd && client.stdin && stdin && !this.spec.tty) stdin.end();
     else if (kind === FRAME.resize) {

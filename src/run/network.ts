@@ -5,9 +5,9 @@ import { open, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
 import type { PortBinding } from '../container/run-spec.js';
 import { ImgError } from '../store/errors.js';
+import { running, spawnChild, type Child } from './child.js';
 
 const PASTA = '/usr/bin/pasta';
 /** The address pasta answers DNS on inside the namespace, forwarded to the host's resolver. */
@@ -42,7 +42,7 @@ export async function privateResolvConf(): Promise<string> {
 }
 
 export interface Pasta {
-  proc: ResultPromise;
+  proc: Child;
   /** Stops pasta (its ports close with it). */
   stop(): Promise<void>;
 }
@@ -58,21 +58,21 @@ export async function startPasta(pid: number, ports: PortBinding[], stateDir: st
   const pidFile = path.join(stateDir, 'pasta.pid');
   await rm(pidFile, { force: true });
   // The shell (root, every capability) opens the namespace and hands it to pasta as fd 3.
-  const proc = execa('/bin/sh', ['-c', 'pid=$1; shift; exec 3<"/proc/$pid/ns/net" && exec "$@"', 'lamina-pasta', String(pid),
+  const proc = spawnChild('/bin/sh', ['-c', 'pid=$1; shift; exec 3<"/proc/$pid/ns/net" && exec "$@"', 'lamina-pasta', String(pid),
     '/usr/bin/setpriv', '--pdeathsig', 'SIGKILL', '--', PASTA, '-f', '-q', '--config-net', '--runas', '0:0',
     ...forwardArgs(ports), '-T', 'none', '-U', 'none', '--dns-forward', DNS_FORWARD, '-P', pidFile, '--netns', '/proc/self/fd/3'],
-  { stdio: ['ignore', 'ignore', 'pipe'], reject: false, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, extendEnv: false });
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
   let stderr = '';
-  proc.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  proc.proc.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    await proc;
+    if (running(proc)) proc.proc.kill('SIGTERM');
+    await proc.exited;
   };
   try {
     for (;;) {
-      if (proc.exitCode !== null || proc.signalCode !== null) {
+      if (!running(proc)) {
         const why = stderr.split('\n').filter((l) => l && !l.startsWith('Failed to send')).join('; ');
-        throw new ImgError('UNAVAILABLE', `starting the network (pasta): ${why || `exited ${proc.exitCode ?? proc.signalCode}`}`);
+        throw new ImgError('UNAVAILABLE', `starting the network (pasta): ${why || `exited ${proc.proc.exitCode ?? proc.proc.signalCode}`}`);
       }
       if (/^\d+\s*$/.test(await readFile(pidFile, 'utf8').catch(() => ''))) return { proc, stop };
       await sleep(5);

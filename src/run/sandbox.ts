@@ -2,8 +2,8 @@
 // `init` starts a container's first process, `join` starts another one in it (exec).
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { execa as Execa } from 'execa';
 import { nativeBinary } from '../native-binary.js';
+import { spawnChild, type Child } from './child.js';
 import { ETC_FILES } from './rootfs.js';
 import type { Credentials } from './user.js';
 
@@ -70,7 +70,7 @@ export function processArgs(p: ExecProcess, envFile: string): string[] {
  * then it waits for "go" (the network is connected by then), then reports "pid N" and takes window
  * sizes. It dies with this process (a parent-death signal), and the container with it.
  */
-export async function spawnSandbox(o: SandboxOpts): Promise<{ proc: SandboxProcess }> {
+export async function spawnSandbox(o: SandboxOpts): Promise<Child> {
   const envFile = path.join(o.etcDir, 'environment');
   await writeEnvFile(envFile, o.process.env);
   const argv = o.init ? ['/dev/init', '--', ...o.process.argv] : o.process.argv;
@@ -83,17 +83,6 @@ export async function spawnSandbox(o: SandboxOpts): Promise<{ proc: SandboxProce
     ...(o.init ? ['--init-binary', o.init] : []), ...binds,
     ...o.masked.flatMap((p) => ['--mask', p]), ...o.readonly.flatMap((p) => ['--readonly', p]),
     ...processArgs(o.process, envFile), '--sync-fd', '3', '--', ...argv];
-  const { execa } = await import('execa'); // loaded on use: importing it costs every CLI command ~80 ms of CPU
-  // wrapped: an execa subprocess is a promise, and returning it from an async function would await it
-  return { proc: sandboxProcess(execa, args, o.stdin) };
+  // stdout, stderr and the sync channel (fd 3) are pipes; stdin too with -i
+  return spawnChild(execHelper(), args, { env: HOST_ENV, stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] });
 }
-
-function sandboxProcess(execa: typeof Execa, args: string[], stdin: boolean) {
-  return execa(execHelper(), args, {
-    env: HOST_ENV, extendEnv: false, reject: false, buffer: false, stripFinalNewline: false,
-    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
-  });
-}
-
-/** The sandbox's process: stdout, stderr and the sync channel (fd 3) are pipes. */
-export type SandboxProcess = ReturnType<typeof sandboxProcess>;
