@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pidAlive } from '../store/blobs.js';
 import { shortId } from '../store/digest.js';
 import { messageOf } from '../store/errors.js';
+import type { BrokenForeignKey } from '../store/index-db.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import { ViewFile } from '../union/view-file-read.js';
@@ -21,61 +22,80 @@ export function checkDatabase(ctx: FsckContext): Finding[] {
   }));
 }
 
-/** Rows of `child` whose `column` names a `parent` row that does not exist. */
-interface Relation {
-  child: string;
-  column: string;
-  parent: string;
-  key: string;
+/** How fsck names the rows that break one foreign key. */
+export interface Relation {
   /** SQL naming the child row in messages. */
   subject: string;
   problem: (missing: string, rows: number) => string;
-  /** Such rows are removed by --repair; without it they are only reported, with `hint`. */
-  drop: boolean;
+  /** What the user can do when --repair leaves the rows alone (the key does not cascade). */
   hint?: string;
 }
 
 const rowsText = (n: number) => (n === 1 ? '' : ` (${n} rows)`);
+const notInIndex = (what: string) => (m: string) => `names ${what} ${m}, which is not in the index`;
 
-const RELATIONS: Relation[] = [
-  { child: 'layer_blobs', column: 'diff_id', parent: 'layers', key: 'diff_id', subject: "'blob ' || digest", drop: true,
-    problem: (m) => `is recorded for layer ${m}, which is not in the index` },
-  { child: 'entries', column: 'diff_id', parent: 'layers', key: 'diff_id', subject: "'entries of layer ' || diff_id", drop: true,
-    problem: (_m, n) => `the layer is not in the index${rowsText(n)}` },
-  { child: 'image_layers', column: 'image_id', parent: 'images', key: 'id', subject: "'layer list of image ' || image_id", drop: true,
-    problem: (_m, n) => `the image is not in the index${rowsText(n)}` },
-  { child: 'image_layers', column: 'diff_id', parent: 'layers', key: 'diff_id', subject: "'image ' || image_id", drop: false,
-    problem: (m) => `its layer ${m} is not in the index`, hint: 'remove the image with lamina rmi and pull or load it again' },
-  { child: 'tags', column: 'image_id', parent: 'images', key: 'id', subject: "'tag ' || name", drop: true,
-    problem: (m) => `names image ${m}, which is not in the index` },
-  { child: 'repo_digests', column: 'image_id', parent: 'images', key: 'id', subject: "'repository digest ' || name", drop: true,
-    problem: (m) => `names image ${m}, which is not in the index` },
-  { child: 'containers', column: 'image_id', parent: 'images', key: 'id', subject: "'container ' || id", drop: false,
-    problem: (m) => `its image ${m} is not in the index`, hint: 'remove the container with lamina rm' },
-  { child: 'mounts', column: 'image_id', parent: 'images', key: 'id', subject: "'kept mount ' || dir", drop: true,
-    problem: (m) => `names image ${m}, which is not in the index` },
-  { child: 'mounts', column: 'container_id', parent: 'containers', key: 'id', subject: "'kept mount ' || dir", drop: true,
-    problem: (m) => `names container ${m}, which is not in the index` },
-];
+/**
+ * Every foreign key of the schema, by `table.column`. --repair removes the rows of a key with ON
+ * DELETE CASCADE (what deleting the parent would have done) and only reports the others.
+ */
+export const RELATIONS: Readonly<Record<string, Relation>> = {
+  'layer_blobs.diff_id': { subject: "'blob ' || digest", problem: (m) => `is recorded for layer ${m}, which is not in the index` },
+  'entries.diff_id': { subject: "'entries of layer ' || diff_id", problem: (_m, n) => `the layer is not in the index${rowsText(n)}` },
+  'image_layers.image_id': { subject: "'layer list of image ' || image_id", problem: (_m, n) => `the image is not in the index${rowsText(n)}` },
+  'image_layers.diff_id': { subject: "'image ' || image_id", problem: (m) => `its layer ${m} is not in the index`,
+    hint: 'remove the image with lamina rmi and pull or load it again' },
+  'tags.image_id': { subject: "'tag ' || name", problem: notInIndex('image') },
+  'repo_digests.image_id': { subject: "'repository digest ' || name", problem: notInIndex('image') },
+  'views.image_id': { subject: "'view rows of image ' || image_id", problem: () => 'the image is not in the index' },
+  'view_entries.image_id': { subject: "'view rows of image ' || image_id", problem: (_m, n) => `the view is not in the index${rowsText(n)}` },
+  'containers.image_id': { subject: "'container ' || id", problem: (m) => `its image ${m} is not in the index`, hint: 'remove the container with lamina rm' },
+  'mounts.image_id': { subject: "'kept mount ' || dir", problem: notInIndex('image') },
+  'mounts.container_id': { subject: "'kept mount ' || dir", problem: notInIndex('container') },
+  'change_sets.image_id': { subject: "'layer changes of image ' || image_id", problem: () => 'the image is not in the index' },
+  'layer_changes.set_id': { subject: "'layer changes of change set ' || set_id", problem: (_m, n) => `the change set is not in the index${rowsText(n)}` },
+  'build_cache.image_id': { subject: "'build cache step ' || step_key", problem: (m) => `made image ${m}, which is not in the index` },
+};
 
-/** Rows that point at nothing (the schema's foreign keys, checked whatever state they were written in), and unused layers. */
+const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** A key RELATIONS does not know yet (a newer schema) is still reported, in the table's own terms. */
+function relationOf(fk: BrokenForeignKey): Relation {
+  return RELATIONS[`${fk.child}.${fk.columns.join(',')}`] ?? {
+    subject: `'row of ${fk.child.replace(/'/g, "''")}'`, hint: `find the rows with PRAGMA foreign_key_check(${fk.child})`,
+    problem: (m, n) => `names ${fk.parent} ${m}, which is not in the index${rowsText(n)}`,
+  };
+}
+
+/** The rows breaking `fk`, one finding per subject and missing key; removed in a transaction when the key cascades. */
+async function checkForeignKey(ctx: FsckContext, fk: BrokenForeignKey): Promise<Finding[]> {
+  const { index } = ctx.store;
+  const r = relationOf(fk);
+  const cols = fk.columns.map(quoted);
+  const missing = cols.map((c, i) => `c.${c} AS m${i}`).join(', ');
+  const orphans = index.db.prepare(`SELECT ${r.subject} AS subject, ${missing}, count(*) AS n FROM ${quoted(fk.child)} AS c
+    WHERE ${cols.map((c) => `c.${c} IS NOT NULL`).join(' AND ')}
+      AND NOT EXISTS (SELECT 1 FROM ${quoted(fk.parent)} AS p WHERE ${fk.keys.map((k, i) => `p.${quoted(k)} = c.${cols[i]!}`).join(' AND ')})
+    GROUP BY 1, ${cols.map((_c, i) => i + 2).join(', ')} ORDER BY 1`).all() as Row[];
+  const drop = index.db.prepare(`DELETE FROM ${quoted(fk.child)} WHERE ${cols.map((c) => `${c} = ?`).join(' AND ')}`);
+  const out: Finding[] = [];
+  for (const o of orphans) {
+    const key = cols.map((_c, i) => o[`m${i}`]);
+    const f = { subject: o.subject as string, problem: r.problem(key.join(', '), o.n as number) };
+    out.push(fk.cascade ? await finding(ctx, { ...f, repair: `removed the row${(o.n as number) > 1 ? 's' : ''}` }, () => void index.transaction(() => drop.run(...key)))
+      : { ...f, hint: r.hint });
+  }
+  return out;
+}
+
+/** Rows that point at nothing (every foreign key of the schema, whatever state they were written in), and unused layers. */
 export async function checkRows(ctx: FsckContext): Promise<Finding[]> {
   const { index } = ctx.store;
   const out: Finding[] = [];
-  for (const r of RELATIONS) {
-    const orphans = index.db.prepare(`SELECT ${r.subject} AS subject, ${r.column} AS missing, count(*) AS n FROM ${r.child}
-      WHERE ${r.column} IS NOT NULL AND ${r.column} NOT IN (SELECT ${r.key} FROM ${r.parent}) GROUP BY 1, 2 ORDER BY 1`).all() as Row[];
-    const drop = index.db.prepare(`DELETE FROM ${r.child} WHERE ${r.column} = ?`);
-    for (const o of orphans) {
-      const f = { subject: o.subject as string, problem: r.problem(o.missing as string, o.n as number) };
-      out.push(r.drop ? await finding(ctx, { ...f, repair: `removed the row${(o.n as number) > 1 ? 's' : ''}` }, () => void drop.run(o.missing))
-        : { ...f, hint: r.hint });
-    }
-  }
-  const unused = index.db.prepare('SELECT diff_id FROM layers WHERE diff_id NOT IN (SELECT diff_id FROM image_layers) ORDER BY diff_id').pluck().all() as Digest[];
-  for (const d of unused) {
+  // Each key's rows are read after the repairs before it: one that cascades may have removed them.
+  for (const fk of index.brokenForeignKeys()) out.push(...(await checkForeignKey(ctx, fk)));
+  for (const d of index.unusedLayers()) {
     out.push(await finding(ctx, { subject: `layer ${d}`, problem: 'no image uses it', repair: 'removed its rows (lamina gc removes its blobs)' },
-      () => void index.transaction(() => index.db.prepare('DELETE FROM layers WHERE diff_id = ?').run(d))));
+      () => void index.transaction(() => index.deleteLayer(d))));
   }
   return out;
 }

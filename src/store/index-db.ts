@@ -44,6 +44,17 @@ export interface NewImage {
   repoDigests?: string[];
 }
 
+/** A foreign key of the schema that some rows break, as PRAGMA foreign_key_list describes it. */
+export interface BrokenForeignKey {
+  child: string;
+  columns: string[];
+  parent: string;
+  /** The parent's columns, in the order of `columns`. */
+  keys: string[];
+  /** ON DELETE CASCADE: deleting the parent row would have deleted the child rows too. */
+  cascade: boolean;
+}
+
 type Row = Record<string, unknown>;
 
 function prepare(db: Database.Database) {
@@ -78,7 +89,7 @@ function prepare(db: Database.Database) {
     repoDigestsOf: s('SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name').pluck(),
     containersOf: s('SELECT id FROM containers WHERE image_id = ? ORDER BY created').pluck(),
     deleteImage: s('DELETE FROM images WHERE id = ?'),
-    unusedLayers: s('SELECT diff_id FROM layers WHERE diff_id NOT IN (SELECT diff_id FROM image_layers)').pluck(),
+    unusedLayers: s('SELECT diff_id FROM layers WHERE diff_id NOT IN (SELECT diff_id FROM image_layers) ORDER BY diff_id').pluck(),
     deleteLayer: s('DELETE FROM layers WHERE diff_id = ?'),
     deleteEntries: s('DELETE FROM entries WHERE diff_id = ?'),
     manifestDigests: s('SELECT manifest_digest FROM images').pluck(),
@@ -86,6 +97,13 @@ function prepare(db: Database.Database) {
                (SELECT coalesce(sum(size), 0) FROM images) AS imageBytes,
                (SELECT coalesce(sum(size), 0) FROM layers) AS layerBytes`),
     layerDigests: s('SELECT diff_id FROM layers UNION SELECT digest FROM layer_blobs').pluck(),
+    // foreign_key_check finds the broken keys (whatever the table, and without rowids for WITHOUT
+    // ROWID tables); foreign_key_list says which columns they are. In schema, then declaration, order.
+    brokenForeignKeys: s(`SELECT v."table" AS child, v.fkid, f."from" AS col, f."table" AS parent, f.on_delete,
+      coalesce(f."to", (SELECT name FROM pragma_table_info(f."table") WHERE pk = f.seq + 1)) AS "key"
+      FROM (SELECT DISTINCT "table", fkid FROM pragma_foreign_key_check()) v
+      JOIN pragma_foreign_key_list(v."table") f ON f.id = v.fkid
+      ORDER BY (SELECT rowid FROM sqlite_schema WHERE name = v."table"), v.fkid DESC, f.seq`),
   };
 }
 
@@ -280,16 +298,40 @@ export class LayerIndex {
     this.q.deleteImage.run(id);
   }
 
+  /** Layers no image uses, by diff ID. */
+  unusedLayers(): Digest[] {
+    return this.q.unusedLayers.all() as Digest[];
+  }
+
+  /** Delete a layer's rows: entries, compressed blobs (cascade) and the layer itself. */
+  deleteLayer(diffId: Digest): void {
+    this.q.deleteEntries.run(diffId);
+    this.q.deleteLayer.run(diffId);
+  }
+
   /** Delete layers no image uses; returns their diff IDs and compressed blob digests. */
   deleteUnusedLayers(): { diffIds: Digest[]; blobs: Digest[] } {
-    const diffIds = this.q.unusedLayers.all() as Digest[];
+    const diffIds = this.unusedLayers();
     const blobs: Digest[] = [];
     for (const d of diffIds) {
       for (const b of this.blobsOfLayer(d)) blobs.push(b.digest);
-      this.q.deleteEntries.run(d);
-      this.q.deleteLayer.run(d);
+      this.deleteLayer(d);
     }
     return { diffIds, blobs };
+  }
+
+  /** Foreign keys that rows break (written with foreign_keys off, or by a crash of an older lamina). */
+  brokenForeignKeys(): BrokenForeignKey[] {
+    const byKey = new Map<string, BrokenForeignKey>();
+    for (const r of this.q.brokenForeignKeys.all() as Row[]) {
+      const id = `${r.child as string}\0${r.fkid as number}`;
+      const fk = byKey.get(id) ?? byKey.set(id, {
+        child: r.child as string, columns: [], parent: r.parent as string, keys: [], cascade: r.on_delete === 'CASCADE',
+      }).get(id)!;
+      fk.columns.push(r.col as string);
+      fk.keys.push(r.key as string);
+    }
+    return [...byKey.values()];
   }
 
   /** Every blob digest the index refers to (layer tars, compressed layers, configs, manifests). */

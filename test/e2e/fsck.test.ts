@@ -28,13 +28,23 @@ const fsckCli = (...args: string[]) => lamina(root, ['fsck', ...args]);
 async function storeState(): Promise<string> {
   const db = new Database(path.join(root, 'index.db'), { readonly: true });
   try {
-    const tables = ['layers', 'layer_blobs', 'entries', 'images', 'image_layers', 'tags', 'repo_digests', 'containers', 'mounts'];
+    const tables = ['layers', 'layer_blobs', 'entries', 'images', 'image_layers', 'tags', 'repo_digests', 'containers', 'mounts',
+      'views', 'view_entries', 'change_sets', 'layer_changes', 'build_cache'];
     const rows = tables.map((t) => JSON.stringify(db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()));
     const files = async (dir: string) => {
       const names = (await readdir(path.join(root, dir)).catch(() => [] as string[])).sort();
       return Promise.all(names.map(async (b) => `${b}=${sha(await readFile(path.join(root, dir, b)))}`));
     };
     return JSON.stringify({ rows, blobs: await files('blobs/sha256'), views: await files('views') });
+  } finally {
+    db.close();
+  }
+}
+
+function rowCount(table: string): number {
+  const db = new Database(path.join(root, 'index.db'), { readonly: true });
+  try {
+    return db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
   } finally {
     db.close();
   }
@@ -147,6 +157,29 @@ describe('lamina fsck', () => {
       `layer sha256:${'d'.repeat(64)}: no image uses it (--repair: removed its rows (lamina gc removes its blobs))`,
       'checked 6 blobs, 3 layers, 1 image, 0 containers: 5 problems, run lamina fsck --repair', ''].join('\n') });
     expect((await fsckCli('--repair')).stdout).toMatch(/: 5 problems, 5 repaired\n$/);
+    expect(await storeState()).toBe(before);
+    expect(await fsckCli()).toMatchObject({ code: 0, stdout: HEALTHY });
+  });
+
+  it('finds view rows, change sets and build cache steps that point at nothing, and --repair removes only those', async () => {
+    await laminaOk(root, ['layers', id]); // stores the image's view rows and change set: they must survive
+    const before = await storeState();
+    expect(['views', 'view_entries', 'change_sets', 'layer_changes'].map(rowCount)).toEqual([1, 3, 1, 3]);
+    const ghost = `sha256:${'e'.repeat(64)}`;
+    sql(`INSERT INTO view_entries (image_id, path, parent, name, diff_id, source_path, ino, nlink)
+        VALUES ('${ghost}', '', '', '', NULL, NULL, 1, 2), ('${ghost}', 'base.txt', '', 'base.txt', '${layers[0]!.diffId}', 'base.txt', 2, 1);
+      INSERT INTO change_sets (id, image_id) VALUES (70, '${ghost}');
+      INSERT INTO layer_changes (set_id, position, path, kind, listed, type, implicit)
+        VALUES (70, 0, 'base.txt', 'A', 1, 'file', 0), (71, 0, 'gone.txt', 'A', 1, 'file', 0);
+      INSERT INTO build_cache (parent_id, step_key, image_id, created) VALUES ('', 'f00d', '${ghost}', '');`);
+    expect(await fsckCli()).toMatchObject({ code: 1, stdout: [
+      `view rows of image ${ghost}: the view is not in the index (2 rows) (--repair: removed the rows)`,
+      `layer changes of image ${ghost}: the image is not in the index (--repair: removed the row)`,
+      'layer changes of change set 71: the change set is not in the index (--repair: removed the row)',
+      `build cache step f00d: made image ${ghost}, which is not in the index (--repair: removed the row)`,
+      'checked 6 blobs, 2 layers, 1 image, 0 containers: 4 problems, run lamina fsck --repair', ''].join('\n') });
+    // Removing change set 70 takes its layer_changes row with it (ON DELETE CASCADE).
+    expect(await fsckCli('--repair')).toMatchObject({ code: 0, stdout: expect.stringMatching(/: 4 problems, 4 repaired\n$/) });
     expect(await storeState()).toBe(before);
     expect(await fsckCli()).toMatchObject({ code: 0, stdout: HEALTHY });
   });
