@@ -3,9 +3,9 @@
  * it (docker's SIZE column adds shared layers again, a known complaint), and
  * reclaimable bytes = layers that no image in use by a container needs.
  */
-import type { Store } from '../store/store.js';
 import type { Digest } from '../store/types.js';
 import type { ImageSummary } from './image-list.js';
+import type { LayerUsage } from './layer-usage.js';
 
 export interface ImageDiskUsage {
   total: number;
@@ -16,16 +16,17 @@ export interface ImageDiskUsage {
   reclaimable: number;
 }
 
-export function imageDiskUsage(store: Store, images: readonly ImageSummary[]): ImageDiskUsage {
+/** Totals over `images`, from the same layer usage their summaries were made with. */
+export function imageDiskUsage(usage: LayerUsage, images: readonly ImageSummary[]): ImageDiskUsage {
   const all = new Set<Digest>();
   const used = new Set<Digest>();
   for (const img of images) {
-    for (const l of store.index.imageLayers(img.id)) {
-      all.add(l.diffId);
-      if (img.containers > 0) used.add(l.diffId);
+    for (const l of usage.layersOf(img.id)) {
+      all.add(l);
+      if (img.containers > 0) used.add(l);
     }
   }
-  const bytes = (ls: Iterable<Digest>) => [...ls].reduce((n, l) => n + (store.index.layerSize(l) ?? 0), 0);
+  const bytes = (ls: Iterable<Digest>) => [...ls].reduce((n, l) => n + usage.sizeOf(l), 0);
   const size = bytes(all);
   return { total: images.length, active: images.filter((i) => i.containers > 0).length, size, reclaimable: size - bytes(used) };
 }

@@ -7,6 +7,7 @@ import type { Digest } from '../store/types.js';
 import { boolFilter, labelsMatch, type Filters } from './filters.js';
 import { globMatch } from './glob-match.js';
 import { readConfig } from './inspect.js';
+import { layerUsage } from './layer-usage.js';
 import { familiar } from './reference.js';
 import { resolveImage } from './resolve.js';
 
@@ -37,32 +38,16 @@ function referenceMatches(pattern: string, name: string): boolean {
 
 const createdMs = (iso: string | undefined) => (iso ? Date.parse(iso) : NaN);
 
-/** How many images use each layer. */
-function layerUse(store: Store): Map<Digest, number> {
-  const use = new Map<Digest, number>();
-  for (const img of store.index.images()) {
-    for (const l of new Set(store.index.imageLayers(img.id).map((x) => x.diffId))) use.set(l, (use.get(l) ?? 0) + 1);
-  }
-  return use;
-}
-
-/** Bytes of `id`'s layers that another image shares. */
-export function sharedBytes(store: Store, id: Digest, use = layerUse(store)): number {
-  let shared = 0;
-  for (const l of new Set(store.index.imageLayers(id).map((x) => x.diffId))) {
-    if ((use.get(l) ?? 0) > 1) shared += store.index.layerSize(l) ?? 0;
-  }
-  return shared;
-}
-
-/** Every image, newest first, that passes `filters`; a reference filter also narrows the names shown. */
-export async function imageSummaries(store: Store, filters: Filters = new Map()): Promise<ImageSummary[]> {
+/**
+ * Every image, newest first, that passes `filters`; a reference filter also narrows the names shown.
+ * `usage` is read here unless the caller needs it too (system df).
+ */
+export async function imageSummaries(store: Store, filters: Filters = new Map(), usage = layerUsage(store)): Promise<ImageSummary[]> {
   const bound = (key: 'before' | 'since') => filters.get(key)?.map((r) => createdMs(store.index.image(resolveImage(store, r).id)?.created));
   const before = bound('before');
   const since = bound('since');
   const dangling = filters.get('dangling')?.map((v) => boolFilter('dangling', v));
   const patterns = filters.get('reference');
-  const use = layerUse(store);
   const out: ImageSummary[] = [];
   for (const img of store.index.images()) {
     let repoTags = store.index.tagsOf(img.id).map(familiar);
@@ -78,7 +63,7 @@ export async function imageSummaries(store: Store, filters: Filters = new Map())
     if (since && !since.every((s) => t > s)) continue;
     if (filters.has('label') && !labelsMatch(filters, (await readConfig(store, img.id)).config?.Labels ?? undefined)) continue;
     out.push({ id: img.id, repoTags, repoDigests, created: img.created, size: img.size,
-      sharedSize: sharedBytes(store, img.id, use), containers: store.index.containersOf(img.id).length });
+      sharedSize: usage.sharedBytes(img.id), containers: store.index.containersOf(img.id).length });
   }
   return out.sort((a, b) => (createdMs(b.created) || 0) - (createdMs(a.created) || 0) || a.id.localeCompare(b.id));
 }

@@ -78,6 +78,8 @@ function prepare(db: Database.Database) {
     images: s('SELECT * FROM images ORDER BY added_at DESC'),
     imagesByPrefix: s("SELECT id FROM images WHERE id >= ? AND id < ? || 'g'").pluck(),
     imageLayers: s('SELECT position, diff_id, blob_digest FROM image_layers WHERE image_id = ? ORDER BY position'),
+    allImageLayers: s(`SELECT il.image_id, il.diff_id, l.size FROM images i JOIN image_layers il ON il.image_id = i.id
+                       LEFT JOIN layers l ON l.diff_id = il.diff_id ORDER BY il.image_id, il.position`),
     tag: s('INSERT OR REPLACE INTO tags (name, image_id, tagged_at) VALUES (?, ?, ?)'),
     untag: s('DELETE FROM tags WHERE name = ?'),
     tagTarget: s('SELECT image_id FROM tags WHERE name = ?').pluck(),
@@ -246,6 +248,13 @@ export class LayerIndex {
       position: r.position as number,
       diffId: r.diff_id as Digest,
       blobDigest: r.blob_digest as Digest,
+    }));
+  }
+
+  /** The layers of every image, with each layer's size (undefined if the layer has no row). */
+  allImageLayers(): Array<{ imageId: Digest; diffId: Digest; size?: number }> {
+    return (this.q.allImageLayers.all() as Row[]).map((r) => ({
+      imageId: r.image_id as Digest, diffId: r.diff_id as Digest, size: (r.size as number | null) ?? undefined,
     }));
   }
 

@@ -2,6 +2,7 @@ import { containerBytes } from '../../container/container-list.js';
 import { imageDiskUsage } from '../../image/disk-usage.js';
 import { imageSummaries } from '../../image/image-list.js';
 import { collectGarbage, pruneImages } from '../../image/images.js';
+import { layerUsage } from '../../image/layer-usage.js';
 import { storeInfo } from '../../image/info.js';
 import { serviceReport } from '../../service/route.js';
 import type { Context } from '../context.js';
@@ -38,7 +39,8 @@ function dfRow(type: string, total: number, active: number, size: number, reclai
 
 async function diskUsage(ctx: Context, socket: string | undefined, verbose: boolean, format: string | undefined): Promise<string> {
   const store = await ctx.store();
-  const images = await imageSummaries(store);
+  const usage = layerUsage(store);
+  const images = await imageSummaries(store, new Map(), usage);
   const listed = await listContainers(ctx, socket);
   for (const l of listed) l.summary.sizeRw = await containerBytes(l.record);
   if (verbose && (!format || format === 'table')) {
@@ -46,7 +48,7 @@ async function diskUsage(ctx: Context, socket: string | undefined, verbose: bool
     const ctrs = renderRows(DF_CONTAINERS, containerRows(listed.map((l) => l.summary), { trunc: true }), CONTAINERS);
     return `Images space usage:\n\n${imgs}\n\nContainers space usage:\n\n${ctrs}`;
   }
-  const iu = imageDiskUsage(store, images);
+  const iu = imageDiskUsage(usage, images);
   const sizes = listed.map((l) => l.summary.sizeRw ?? 0);
   const stopped = listed.reduce((n, l, i) => n + (isUpState(l.summary.state) ? 0 : sizes[i]!), 0);
   const rows = [
