@@ -22,20 +22,26 @@ export interface RemoveResult {
   bytes: number;
 }
 
-/** Forget an image entirely; unused layers and blobs go with it. */
-async function deleteImage(store: Store, id: Digest, out: RemoveResult): Promise<void> {
+/**
+ * Forget an image's rows, and the layers no image uses any more (call inside a transaction);
+ * returns the blobs that may now be unused.
+ */
+function dropImageRows(store: Store, id: Digest, out: RemoveResult): Digest[] {
   const img = store.index.image(id)!;
-  const removed = store.index.transaction(() => {
-    store.index.deleteImage(id);
-    return store.index.deleteUnusedLayers();
-  });
+  store.index.deleteImage(id);
+  const removed = store.index.deleteUnusedLayers();
+  out.deleted.push(id, ...removed.diffIds);
+  return [id, img.manifestDigest, ...removed.diffIds, ...removed.blobs];
+}
+
+/** Delete the blobs among `candidates` that the index no longer refers to. */
+async function deleteUnusedBlobs(store: Store, candidates: Iterable<Digest>, out: RemoveResult): Promise<void> {
   const stillUsed = store.index.referencedBlobs();
-  for (const d of new Set([id, img.manifestDigest, ...removed.diffIds, ...removed.blobs])) {
+  for (const d of new Set(candidates)) {
     if (stillUsed.has(d)) continue;
     out.bytes += await store.blobs.size(d).catch(() => 0);
     await store.blobs.delete(d);
   }
-  out.deleted.push(id, ...removed.diffIds);
 }
 
 /** docker rmi: untag a name, delete the image when its last name goes or when named by ID. */
@@ -63,27 +69,30 @@ export async function removeImage(store: Store, name: string, force: boolean): P
     }
     out.untagged.push(...tags.map(familiar), ...store.index.repoDigestsOf(id).map(familiar));
   }
-  await deleteImage(store, id, out);
+  await deleteUnusedBlobs(store, store.index.transaction(() => dropImageRows(store, id, out)), out);
   return out;
 }
 
 /**
  * docker image prune: remove dangling images (no tag and no digest names
- * them), or with `all` every image no container uses.
+ * them), or with `all` every image no container uses. One transaction decides and
+ * removes the rows (a name or container added meanwhile is seen); the blobs go after.
  */
 export async function pruneImages(store: Store, opts: { all?: boolean } = {}): Promise<RemoveResult> {
   const out: RemoveResult = { untagged: [], deleted: [], bytes: 0 };
-  for (const img of store.index.images()) {
-    if (store.index.containersOf(img.id).length > 0) continue;
-    const names = [...store.index.tagsOf(img.id), ...store.index.repoDigestsOf(img.id)];
-    if (names.length > 0 && !opts.all) continue;
-    store.index.transaction(() => {
-      for (const t of store.index.tagsOf(img.id)) store.index.untag(t);
-      for (const d of store.index.repoDigestsOf(img.id)) store.index.removeRepoDigest(d);
-    });
-    out.untagged.push(...names.map(familiar));
-    await deleteImage(store, img.id, out);
-  }
+  const candidates = store.index.transaction(() => {
+    const blobs: Digest[] = [];
+    for (const img of store.index.images()) {
+      if (store.index.containersOf(img.id).length > 0) continue;
+      const tags = store.index.tagsOf(img.id);
+      const digests = store.index.repoDigestsOf(img.id);
+      if (tags.length + digests.length > 0 && !opts.all) continue;
+      out.untagged.push(...[...tags, ...digests].map(familiar));
+      blobs.push(...dropImageRows(store, img.id, out)); // its names go with its row (cascade)
+    }
+    return blobs;
+  });
+  await deleteUnusedBlobs(store, candidates, out);
   return out;
 }
 

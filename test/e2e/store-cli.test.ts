@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { humanSize } from '../../src/cli/format.js';
 import { dockerArchive, layerTar } from '../helpers/archives.js';
 import { buildOciLayout, ociLayoutToTar, ociToDockerArchive } from '../helpers/images.js';
 import { BIN, lamina, laminaOk, tempDir } from '../helpers/lamina.js';
@@ -311,6 +312,36 @@ describe('tags, removal, import, history', () => {
     await laminaOk(root, ['rmi', 'beta:1']);
     await laminaOk(root, ['rmi', 'keep:1']);
     expect((await laminaOk(root, ['images', '-q'])).trim()).toBe(alpha!.slice(7, 19));
+  });
+
+  it('image prune -a removes what no container uses; a shared layer goes with its last image; the bytes are the blobs deleted', async () => {
+    const base = await layerTar([{ name: 'base', content: 'b'.repeat(5000) }]);
+    const [alpha] = await dockerArchive(path.join(work, 'a.tar'), [{ tags: ['alpha:1'], layers: [base] }]);
+    const [beta] = await dockerArchive(path.join(work, 'b.tar'), [{ tags: ['beta:1'], layers: [base, await layerTar([{ name: 'extra', content: 'e' }])] }]);
+    await laminaOk(root, ['load', '-i', path.join(work, 'a.tar')]);
+    await laminaOk(root, ['load', '-i', path.join(work, 'b.tar')]); // newer: pruned first
+    await laminaOk(root, ['tag', 'alpha:1', 'alpha:2']);
+    const [baseLayer, extraLayer] = JSON.parse(await laminaOk(root, ['inspect', 'beta:1']))[0].RootFS.Layers as string[];
+    const sizes = async () => new Map(await Promise.all((await blobFiles()).map(async (b) => [b, (await stat(path.join(root, 'blobs/sha256', b))).size] as const)));
+    const freed = (before: Map<string, number>, after: Map<string, number>) => humanSize([...before].reduce((n, [b, sz]) => n + (after.has(b) ? 0 : sz), 0), 4);
+
+    const cid = (await laminaOk(root, ['create', 'beta:1'])).trim();
+    let before = await sizes();
+    const first = await laminaOk(root, ['image', 'prune', '-a', '-f']);
+    let after = await sizes();
+    expect(before.size - after.size).toBe(2); // alpha's config and manifest: beta still needs the base layer
+    expect(first).toBe(['Deleted Images:', 'untagged: alpha:1', 'untagged: alpha:2', `deleted: ${alpha}`, '',
+      `Total reclaimed space: ${freed(before, after)}`, ''].join('\n'));
+
+    await laminaOk(root, ['rm', cid]);
+    before = after;
+    const second = await laminaOk(root, ['image', 'prune', '-a', '-f']);
+    after = await sizes();
+    expect(after.size).toBe(0);
+    const layers = [baseLayer, extraLayer].sort().map((l) => `deleted: ${l}`); // the layers an image frees, by diff ID
+    expect(second).toBe(['Deleted Images:', 'untagged: beta:1', `deleted: ${beta}`, ...layers, '',
+      `Total reclaimed space: ${freed(before, after)}`, ''].join('\n'));
+    expect(await laminaOk(root, ['image', 'prune', '-a', '-f'])).toBe('Total reclaimed space: 0B\n');
   });
 
   it('import makes a one-layer image with a history entry', async () => {
