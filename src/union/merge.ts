@@ -1,8 +1,11 @@
 import type { LayerEntry } from '../store/types.js';
-import { extractedEntries } from './layer-extract.js';
 
 /** One layer's entries; layers are passed oldest (base) first. */
 export interface LayerInput {
+  /**
+   * One entry per path, as ingest records them (extractedEntries) and the index keeps them (its
+   * primary key): a merge does not check again, it runs for every view built.
+   */
   entries: LayerEntry[];
 }
 
@@ -32,7 +35,7 @@ export interface MergeState {
 
 /** Called around each layer's application (layers numbered bottom to top from 0). */
 export interface MergeObserver {
-  /** `entries`: the layer as applied, one entry per path (see extractedEntries). */
+  /** `entries`: the layer as applied (its LayerInput entries). */
   beforeLayer?(index: number, state: MergeState, entries: LayerEntry[]): void;
   afterLayer?(index: number, state: MergeState): void;
 }
@@ -147,8 +150,7 @@ function applyLayer(b: Builder, entries: LayerEntry[], idx: number): void {
 /** Apply layers bottom to top with the OCI rules and number the result; `observer` may watch each step. */
 export function mergeLayers(layersBottomToTop: LayerInput[], observer?: MergeObserver): MergedTree {
   const b = new Builder();
-  layersBottomToTop.forEach((l, i) => {
-    const entries = extractedEntries(l.entries);
+  layersBottomToTop.forEach(({ entries }, i) => {
     observer?.beforeLayer?.(i, b, entries);
     applyLayer(b, entries, i);
     observer?.afterLayer?.(i, b);

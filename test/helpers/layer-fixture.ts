@@ -1,4 +1,5 @@
 import type { LayerEntry } from '../../src/store/types.js';
+import { extractedEntries } from '../../src/union/layer-extract.js';
 
 /** Declarative layer fixtures for union tests: layer(file('a', 'x'), remove('b'), opaque('d')). */
 type Part = Partial<LayerEntry> & { path: string };
@@ -18,4 +19,5 @@ export const remove = (path: string): LayerEntry => {
   return base({ path: `${path.slice(0, i + 1)}.wh.${path.slice(i + 1)}`, whiteout: true });
 };
 export const opaque = (dirPath: string): LayerEntry => base({ path: dirPath ? `${dirPath}/.wh..wh..opq` : '.wh..wh..opq', opaque: true });
-export const layer = (...entries: LayerEntry[]) => ({ entries });
+/** A layer as ingest records it: a path named twice is settled in archive order (extractedEntries). */
+export const layer = (...entries: LayerEntry[]) => ({ entries: extractedEntries(entries) });

@@ -7,6 +7,7 @@
  * same bytes as latin1 strings (one char per byte, '/' stays '/').
  */
 import type { LayerEntry } from '../../../src/store/types.js';
+import { extractedEntries } from '../../../src/union/layer-extract.js';
 import { Rng } from './rng.js';
 
 export type GenType = 'file' | 'dir' | 'symlink' | 'link' | 'fifo' | 'char' | 'block' | 'whiteout' | 'opaque';
@@ -284,7 +285,7 @@ export function memberName(e: GenEntry): Buffer {
 
 /** The layer as the union model takes it: what the ingest would record, paths as latin1 strings. */
 export function toLayerEntries(layer: GenLayer): LayerEntry[] {
-  return layer.entries.map((e) => {
+  return extractedEntries(layer.entries.map((e) => {
     const marker = e.type === 'whiteout' || e.type === 'opaque';
     const entry: LayerEntry = {
       path: marker ? key(memberName(e)) : key(e.path), type: e.type === 'whiteout' || e.type === 'opaque' ? 'file' : e.type, mode: e.mode, uid: e.uid, gid: e.gid,
@@ -295,5 +296,5 @@ export function toLayerEntries(layer: GenLayer): LayerEntry[] {
     if (e.dev) [entry.devmajor, entry.devminor] = e.dev;
     if (e.xattrs) entry.xattrs = Object.fromEntries(e.xattrs);
     return entry;
-  });
+  }));
 }
