@@ -26,9 +26,14 @@ struct loop {
 	pthread_t tids[MAX_THREADS];
 	int err;
 	/* Odd while the leader runs slow work; whoever moves it on from an odd value (the leader
-	 * when done, or the watcher when the timer fires first) decides who leads next. */
+	 * when done, or the watcher when the work has lasted HANDOFF_NS) decides who leads next. */
 	atomic_ulong slow;
-	int timer; /* timerfd, armed while the leader runs slow work */
+	atomic_llong slow_since; /* CLOCK_MONOTONIC ns when the current slow work began */
+	/* A timerfd that wakes the watcher. Arming it costs a system call (and on a VM a trap to
+	 * reprogram the timer), so slow work only arms it when it is not armed already: in a run
+	 * of reads it is armed about once a millisecond, not twice per read. */
+	int timer;
+	atomic_int armed;
 	atomic_int stopping;
 	pthread_t watcher;
 };
@@ -52,6 +57,13 @@ static void arm(struct loop *l, long ns)
 	timerfd_settime(l->timer, 0, &t, NULL);
 }
 
+static long long now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 /* Makes sure a thread waits to lead, starting one when none does and the cap allows. */
 static void ensure_follower(struct loop *l)
 {
@@ -69,18 +81,33 @@ static void pass_lead(struct loop *l)
 	sem_post(&l->lead);
 }
 
-/* Passes the lead on when the leader's slow work outlasts the timer. */
+/* Passes the lead on once the leader's slow work has lasted HANDOFF_NS. */
 static void *watch(void *arg)
 {
 	struct loop *l = arg;
 	uint64_t fired;
 	while (!atomic_load(&l->stopping)) {
-		unsigned long s;
 		if (read(l->timer, &fired, sizeof fired) < 0 && errno != EINTR)
 			break;
-		s = atomic_load(&l->slow);
-		if ((s & 1) && !atomic_load(&l->stopping) && atomic_compare_exchange_strong(&l->slow, &s, s + 1))
-			pass_lead(l);
+		atomic_store(&l->armed, 0); /* before looking: slow work that began after this arms it again */
+		for (;;) {
+			unsigned long s = atomic_load(&l->slow);
+			long long left;
+			if (!(s & 1) || atomic_load(&l->stopping))
+				break; /* nothing slow under way: the timer stays off */
+			left = atomic_load(&l->slow_since) + HANDOFF_NS - now_ns();
+			if (atomic_load(&l->slow) != s)
+				continue; /* it ended or another began while we looked */
+			if (left > 0) {
+				if (!atomic_exchange(&l->armed, 1))
+					arm(l, left);
+				break;
+			}
+			if (atomic_compare_exchange_strong(&l->slow, &s, s + 1)) {
+				pass_lead(l);
+				break;
+			}
+		}
 	}
 	return NULL;
 }
@@ -115,8 +142,10 @@ unsigned long loop_slow_begin(void)
 	if (!l || !self_leading || self_slow)
 		return 0;
 	self_slow = 1;
+	atomic_store(&l->slow_since, now_ns());
 	s = atomic_fetch_add(&l->slow, 1) + 1;
-	arm(l, HANDOFF_NS);
+	if (!atomic_exchange(&l->armed, 1))
+		arm(l, HANDOFF_NS);
 	return s;
 }
 
@@ -126,10 +155,8 @@ void loop_slow_end(unsigned long s)
 	if (!s)
 		return;
 	self_slow = 0;
-	if (atomic_compare_exchange_strong(&l->slow, &s, s + 1))
-		arm(l, 0); /* still the leader */
-	else
-		self_leading = 0; /* the watcher passed the lead on (and the timer may be the new leader's) */
+	if (!atomic_compare_exchange_strong(&l->slow, &s, s + 1))
+		self_leading = 0; /* the watcher passed the lead on; the timer is left to fire (or not) */
 }
 
 /* Runs what the request left for later, in line: that saves waking another thread. */
@@ -194,7 +221,7 @@ int loop_serve(struct fuse_session *se)
 	}
 	serve_requests(&l, 0);
 	atomic_store(&l.stopping, 1);
-	arm(&l, 1);
+	arm(&l, 1); /* wakes the watcher to see it */
 	pthread_join(l.watcher, NULL); /* no hand-off after this: no thread starts */
 	pthread_mutex_lock(&l.lock);
 	threads = l.threads;

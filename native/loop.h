@@ -5,8 +5,8 @@
  * were read is what makes an untar fast (handing every request to another thread, as libfuse's
  * multithreaded loop does, made an untar of 20,000 files 3× slower here). Work that may wait for
  * the disk (reads, data copy-ups, fsync) is deferred to after its request's callback and then
- * also run by the leader, with a 1 ms timer armed: if the timer fires first, a watcher thread
- * hands the lead to a waiting thread (started if none waits), which goes on reading requests
+ * also run by the leader. A watcher thread, woken by a timer, hands the lead to a waiting thread
+ * (started if none waits) once slow work has lasted 1 ms; that thread goes on reading requests
  * while the slow work finishes where it began. So a slow disk never stalls the mount for more
  * than about a millisecond, and a fast read costs no thread switch: waking a worker for every
  * read had cost cold random 4 KiB reads 20% of their IOPS (native-notes/native-server.md). */
