@@ -120,7 +120,7 @@ static void lower_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 	if (off < 0 || (uint64_t)off >= n->size)
 		fuse_reply_buf(req, NULL, 0);
 	else
-		reply_read(s, req, s->layer_fds[n->layer], n->data + off, size < n->size - off ? size : n->size - off);
+		reply_read(req, s->layer_fds[n->layer], n->data + off, size < n->size - off ? size : n->size - off);
 }
 
 static void lower_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

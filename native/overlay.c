@@ -2,6 +2,7 @@
  * the node-level ops (lookup, attributes, data, xattrs); directories, creation, removal and rename
  * live in ovl-*.c. */
 #include "overlay.h"
+#include "loop.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,8 +53,6 @@ static void stat_lower(struct server *s, struct node *n, uint64_t ino, struct st
 	}
 }
 
-/* A merged directory's nlink as a plain directory would have it: 2, plus its upper subdirectories
- * (upper_nlink - 2), plus the lower subdirectories no upper entry hides or replaces. */
 /* How many subdirectories of lower directory `lower_dir` have no entry in upper directory `up_fd`. */
 static nlink_t lower_subdirs_absent(struct server *s, int up_fd, uint64_t lower_dir)
 {
@@ -73,9 +72,10 @@ static nlink_t lower_subdirs_absent(struct server *s, int up_fd, uint64_t lower_
 	return n;
 }
 
-void dir_name_changed(struct server *s, struct node *dir, const char *name)
+void dir_entry_changed(struct server *s, struct node *dir, int dir_fd, const char *name)
 {
 	uint64_t lower = __atomic_load_n(&dir->lower_dir, __ATOMIC_RELAXED), ino;
+	node_changed(dir, dir_fd);
 	if (lower && (ino = view_lookup(&s->view, lower, name, strlen(name))) && view_is_dir(&s->view, ino))
 		__atomic_add_fetch(&dir->lower_subdirs.gen, 1, __ATOMIC_RELEASE);
 }
@@ -422,7 +422,7 @@ static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	j->attr = *attr;
 	j->to_set = to_set;
 	if ((to_set & FUSE_SET_ATTR_SIZE) && copy_is_slow(s, node_of(s, ino), attr->st_size ? COPY_DATA : COPY_EMPTY))
-		defer(s, setattr_now, j); /* a data copy-up: not on the thread that reads requests */
+		loop_after(setattr_now, j); /* a data copy-up: slow work (loop.h) */
 	else
 		setattr_now(j);
 }
@@ -543,7 +543,7 @@ static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!j)
 		fuse_reply_err(req, ENOMEM);
 	else if (writing && copy_is_slow(s, node_of(s, ino), COPY_DATA))
-		defer(s, open_now, j); /* a data copy-up: not on the thread that reads requests */
+		loop_after(open_now, j); /* a data copy-up: slow work (loop.h) */
 	else
 		open_now(j);
 }
@@ -593,7 +593,7 @@ static void ovl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, str
 	else if (limit != UINT64_MAX && (uint64_t)off >= limit) /* lower data: stay inside the file's bytes in the tar */
 		fuse_reply_buf(req, NULL, 0);
 	else
-		reply_read(s, req, fd, base + off, limit != UINT64_MAX && size > limit - off ? limit - off : size);
+		reply_read(req, fd, base + off, limit != UINT64_MAX && size > limit - off ? limit - off : size);
 }
 
 struct inval_job {
@@ -616,7 +616,7 @@ static void forget_attrs_later(struct server *s, fuse_ino_t ino)
 	if (!j)
 		return;
 	*j = (struct inval_job){ s, ino };
-	defer(s, forget_attrs_now, j);
+	loop_after(forget_attrs_now, j);
 }
 
 static void ovl_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off, struct fuse_file_info *fi)
@@ -688,7 +688,7 @@ static void sync_later(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse
 		return;
 	}
 	j->datasync = datasync;
-	defer(server_of(req), fsync_now, j); /* it waits for the disk */
+	loop_after(fsync_now, j); /* it waits for the disk */
 }
 
 static void ovl_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)

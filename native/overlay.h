@@ -31,9 +31,9 @@ static inline void node_changed(const struct node *n, int fd)
 		drop_kept_ctime(fd);
 }
 
-/* Name `name` of directory `dir` was made, removed or renamed: if a lower subdirectory has that
- * name, the directory's st_nlink is counted again. */
-void dir_name_changed(struct server *s, struct node *dir, const char *name);
+/* Name `name` of directory `dir` (held by `dir_fd`) was made, removed or renamed: the directory
+ * changed, and if a lower subdirectory has that name its st_nlink is counted again. */
+void dir_entry_changed(struct server *s, struct node *dir, int dir_fd, const char *name);
 /* getattr's answer for `n`. */
 int node_stat(struct server *s, struct node *n, struct stat *st);
 /* The node for resolved entry `e` named `name` in `parent` (found or made, one lookup counted),

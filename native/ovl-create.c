@@ -12,6 +12,7 @@
 
 #include "node-fd.h"
 #include "overlay.h"
+#include "loop.h"
 
 /* What to make, and the fd a new regular file was opened with. */
 struct spec {
@@ -169,10 +170,8 @@ static int make_entry(fuse_req_t req, struct server *s, struct node *parent, con
 	if (!err)
 		err = make_in_place(req, s, &c, name, whiteout, sp);
 	entry_release(&e);
-	if (!err) {
-		node_changed(parent, c.up_fd); /* the parent changed */
-		dir_name_changed(s, parent, name);
-	}
+	if (!err)
+		dir_entry_changed(s, parent, c.up_fd, name);
 	if (!err && !(err = fresh_entry(&c, name, sp, whiteout && sp->type == S_IFDIR, &e))) {
 		*st = e.st;
 		err = node_from_entry(s, parent, name, &e, out);
@@ -291,8 +290,7 @@ static int do_link(struct server *s, struct node *n, struct node *parent, const 
 	else if (!(err = node_fd_get(s, n, &fd))) {
 		err = link_into(s, fd, &c, name, e.whiteout);
 		if (!err) { /* the new name's directory and the file (one more link) changed */
-			node_changed(parent, c.up_fd);
-			dir_name_changed(s, parent, name);
+			dir_entry_changed(s, parent, c.up_fd, name);
 			node_changed(n, fd);
 		}
 		if (!err && fstat(fd, st))
@@ -334,7 +332,7 @@ void ovl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *nam
 	*j = (struct link_job){ .req = req, .ino = ino, .parent = parent };
 	strcpy(j->name, name);
 	if (copy_is_slow(s, node_of(s, ino), COPY_DATA))
-		defer(s, link_now, j); /* the data comes up first: not on the thread that reads requests */
+		loop_after(link_now, j); /* the data comes up first: slow work (loop.h) */
 	else
 		link_now(j);
 }

@@ -31,8 +31,7 @@ static void parent_changed(struct server *s, struct node *parent, const char *na
 {
 	struct cursor c;
 	if (!dir_cursor(s, parent, 0, &c) && c.up_fd >= 0)
-		node_changed(parent, c.up_fd);
-	dir_name_changed(s, parent, name);
+		dir_entry_changed(s, parent, c.up_fd, name);
 }
 
 /* Hides lower entry `name` with a whiteout in the (copied-up) parent. */

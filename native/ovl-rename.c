@@ -128,10 +128,8 @@ static int do_exchange(struct server *s, struct node *p1, const char *n1, struct
 	if (!err) {
 		moved(s, a, p2, n2, oa);
 		moved(s, b, p1, n1, ob);
-		node_changed(p1, c1->up_fd);
-		node_changed(p2, c2->up_fd);
-		dir_name_changed(s, p1, n1);
-		dir_name_changed(s, p2, n2);
+		dir_entry_changed(s, p1, c1->up_fd, n1);
+		dir_entry_changed(s, p2, c2->up_fd, n2);
 	}
 	if (a)
 		node_forget(s->nodes, a, 1);
@@ -160,10 +158,8 @@ static int do_move(struct server *s, struct node *p1, const char *n1, struct nod
 		moved(s, n, p2, n2, opaque);
 		if (dst->exists && !S_ISDIR(dst->type))
 			drop_lower_name(s, dst);
-		node_changed(p1, c1->up_fd);
-		node_changed(p2, c2->up_fd);
-		dir_name_changed(s, p1, n1);
-		dir_name_changed(s, p2, n2);
+		dir_entry_changed(s, p1, c1->up_fd, n1);
+		dir_entry_changed(s, p2, c2->up_fd, n2);
 	}
 	if (n)
 		node_forget(s->nodes, n, 1);

@@ -26,11 +26,8 @@ struct server {
 	struct node *root;
 };
 
-/* Runs fn(arg) once the current request's callback has returned, after its thread has stopped
- * reading requests (loop.h): for work that may wait for the disk. */
-void defer(struct server *s, void (*fn)(void *), void *arg);
 /* Replies to a read with `size` bytes of `fd` at `pos`, deferred: it may wait for the disk. */
-void reply_read(struct server *s, fuse_req_t req, int fd, off_t pos, size_t size);
+void reply_read(fuse_req_t req, int fd, off_t pos, size_t size);
 
 /* The operations of a read-only image mount: everything answered from the view. */
 extern const struct fuse_lowlevel_ops lower_ops;

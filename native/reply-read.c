@@ -1,5 +1,5 @@
-/* Requests that may wait for the disk: answered after their callback, with the loop's hand-off
- * armed (loop.h). */
+/* Replies to reads: after the request's callback, as slow work (loop.h), since a read may wait
+ * for the disk. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -11,12 +11,6 @@
  * reads: a 4 KiB pread + write answers faster than libfuse's three splices, while 1 MiB reads of
  * a 100 MiB file took 62 ms spliced against 77 ms copied. */
 #define COPY_MAX (32 * 1024)
-
-void defer(struct server *s, void (*fn)(void *), void *arg)
-{
-	(void)s;
-	loop_after(fn, arg);
-}
 
 struct read_job {
 	fuse_req_t req;
@@ -45,7 +39,7 @@ static void read_now(void *arg)
 	free(j);
 }
 
-void reply_read(struct server *s, fuse_req_t req, int fd, off_t pos, size_t size)
+void reply_read(fuse_req_t req, int fd, off_t pos, size_t size)
 {
 	struct read_job *j = malloc(sizeof *j);
 	if (!j) {
@@ -53,5 +47,5 @@ void reply_read(struct server *s, fuse_req_t req, int fd, off_t pos, size_t size
 		return;
 	}
 	*j = (struct read_job){ req, fd, pos, size };
-	defer(s, read_now, j);
+	loop_after(read_now, j);
 }
