@@ -1,6 +1,7 @@
-// Child processes of the monitor (the sandbox, pasta) through node:child_process. execa's ~140
-// modules cost each monitor start about 80 ms of CPU before the container could run, and these
-// children need nothing from it: fixed argv, no shell, their own stdio.
+// Child processes of run's code (the monitor, its sandbox and pasta, exec, stty) through
+// node:child_process. execa's ~140 modules cost each monitor start about 80 ms of CPU before the
+// container could run, and these children need nothing from it: fixed argv, no shell of ours,
+// their own stdio.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 /** How a child ended: its exit code, or the signal that killed it (neither if it never started). */
