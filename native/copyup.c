@@ -53,7 +53,7 @@ static int write_nonzero(int fd, const char *buf, size_t len, off_t at)
 int copy_lower_data(struct server *s, uint64_t ino, int fd, uint64_t len)
 {
 	const struct view_inode *n = view_inode(&s->view, ino);
-	int src = s->layer_fds[n->layer], err = 0;
+	int src = s->layers[n->layer].fd, err = 0;
 	char *buf;
 	if (len > n->size)
 		len = n->size;

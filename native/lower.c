@@ -115,12 +115,8 @@ static void lower_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void lower_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct server *s = server_of(req);
-	const struct view_inode *n = view_inode(&s->view, ino);
 	(void)fi;
-	if (off < 0 || (uint64_t)off >= n->size)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		reply_read(req, s->layer_fds[n->layer], n->data + off, size < n->size - off ? size : n->size - off);
+	reply_lower_read(req, s, view_inode(&s->view, ino), off, size);
 }
 
 static void lower_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

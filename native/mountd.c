@@ -111,35 +111,32 @@ static int open_view(struct server *s, const char *path)
 static int open_layers(struct server *s, const char *store)
 {
 	const struct view *v = &s->view;
-	int root = open(store, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int root = open(store, O_PATH | O_DIRECTORY | O_CLOEXEC), err = 0;
 	if (root < 0) {
 		logf_("store %s: %s", store, strerror(errno));
 		return errno;
 	}
-	s->layer_fds = calloc(v->h->layer_count + 1, sizeof(int));
-	for (uint32_t i = 0; s->layer_fds && i < v->h->layer_count; i++) {
+	s->layers = calloc(v->h->layer_count + 1, sizeof *s->layers);
+	for (uint32_t i = 0; s->layers && i < v->h->layer_count; i++)
+		s->layers[i] = (struct layer_file){ .fd = -1, .dio_fd = -1 };
+	for (uint32_t i = 0; s->layers && i < v->h->layer_count && !err; i++) {
 		const struct view_layer *l = &v->layers[i];
+		const char *why = NULL;
 		char rel[4096];
-		struct stat st;
 		snprintf(rel, sizeof rel, "%.*s", (int)l->path_len, (const char *)view_name(v, l->path_off));
-		s->layer_fds[i] = openat(root, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (s->layer_fds[i] < 0 || fstat(s->layer_fds[i], &st) || (uint64_t)st.st_size < l->size) {
-			logf_("layer %s in %s: %s", rel, store, s->layer_fds[i] < 0 ? strerror(errno) : "shorter than the view says");
-			close(root);
-			return EIO;
-		}
+		if ((err = layer_file_open(&s->layers[i], root, rel, l->size, &why)))
+			logf_("layer %s in %s: %s", rel, store, why ? why : strerror(err));
 	}
 	close(root);
-	return s->layer_fds ? 0 : ENOMEM;
+	return !s->layers ? ENOMEM : err ? EIO : 0;
 }
 
 static void close_layers(struct server *s)
 {
-	for (uint32_t i = 0; s->layer_fds && i < s->view.h->layer_count; i++)
-		if (s->layer_fds[i] > 0)
-			close(s->layer_fds[i]);
-	free(s->layer_fds);
-	s->layer_fds = NULL;
+	for (uint32_t i = 0; s->layers && i < s->view.h->layer_count; i++)
+		layer_file_close(&s->layers[i]);
+	free(s->layers);
+	s->layers = NULL;
 }
 
 /* A container mount holds an fd for every upper inode the kernel has looked up: allow as many

@@ -549,18 +549,15 @@ static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /* Where a read of `h` gets its bytes: the handle's fd, the node's upper data (copied up after
- * this handle was opened), or the layer tar. */
-static int read_source(struct server *s, struct handle *h, int *fd, off_t *base, uint64_t *size)
+ * this handle was opened), or else (*fd left -1) lower file *lower in its layer tar. */
+static int read_source(struct server *s, struct handle *h, int *fd, const struct view_inode **lower)
 {
 	struct node *n = h->node;
 	char path[32];
 	int err = 0;
-	*base = 0;
-	*size = UINT64_MAX;
-	if (h->fd >= 0) {
-		*fd = h->fd;
+	*fd = h->fd;
+	if (h->fd >= 0)
 		return 0;
-	}
 	pthread_mutex_lock(&n->lock);
 	if (n->upper && !n->metacopy) {
 		int up;
@@ -572,10 +569,7 @@ static int read_source(struct server *s, struct handle *h, int *fd, off_t *base,
 		}
 		*fd = n->data_fd;
 	} else {
-		const struct view_inode *l = view_inode(&s->view, n->lower_data);
-		*fd = s->layer_fds[l->layer];
-		*base = l->data;
-		*size = l->size;
+		*lower = view_inode(&s->view, n->lower_data);
 	}
 	pthread_mutex_unlock(&n->lock);
 	return err;
@@ -584,16 +578,15 @@ static int read_source(struct server *s, struct handle *h, int *fd, off_t *base,
 static void ovl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct server *s = server_of(req);
-	uint64_t limit;
-	off_t base;
-	int fd, err = read_source(s, (struct handle *)(uintptr_t)fi->fh, &fd, &base, &limit);
+	const struct view_inode *lower = NULL;
+	int fd, err = read_source(s, (struct handle *)(uintptr_t)fi->fh, &fd, &lower);
 	(void)ino;
 	if (err)
 		fuse_reply_err(req, err);
-	else if (limit != UINT64_MAX && (uint64_t)off >= limit) /* lower data: stay inside the file's bytes in the tar */
-		fuse_reply_buf(req, NULL, 0);
+	else if (fd < 0)
+		reply_lower_read(req, s, lower, off, size);
 	else
-		reply_read(req, fd, base + off, limit != UINT64_MAX && size > limit - off ? limit - off : size);
+		reply_read(req, fd, off, size);
 }
 
 struct inval_job {

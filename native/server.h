@@ -5,13 +5,14 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "layer-file.h"
 #include "node.h"
 #include "view.h"
 
 struct server {
 	struct view view;
-	/* One read-only fd per layer tar, indexed like the view's layer table. */
-	int *layer_fds;
+	/* The layer tars, indexed like the view's layer table. */
+	struct layer_file *layers;
 	/* Seconds the kernel may cache entries, attributes and negative lookups of lower inodes. */
 	double timeout;
 	/* Written "ready\n" once the kernel's INIT is answered; -1 when nobody waits. */
@@ -28,6 +29,8 @@ struct server {
 
 /* Replies to a read with `size` bytes of `fd` at `pos`, deferred: it may wait for the disk. */
 void reply_read(fuse_req_t req, int fd, off_t pos, size_t size);
+/* The same from lower file `n`'s data in its layer tar, from `off` and at most to its end. */
+void reply_lower_read(fuse_req_t req, const struct server *s, const struct view_inode *n, off_t off, size_t size);
 
 /* The operations of a read-only image mount: everything answered from the view. */
 extern const struct fuse_lowlevel_ops lower_ops;

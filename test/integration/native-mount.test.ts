@@ -125,6 +125,25 @@ print(hashlib.sha256(buf).hexdigest(), os.pread(f, 10, size - 5) == os.pread(f, 
     expect(await out('sh', ['-c', `wc -c < ${m('empty')}; cat ${m('empty')}`])).toBe('0\n');
   }, 120_000);
 
+  it('reads a large file cold at odd offsets and sizes without caching the layer tar a second time', async () => {
+    const data = path.join(store, 'blobs/sha256/data');
+    await runOk('sync', [data]);
+    await runOk('dd', [`if=${data}`, 'iflag=nocache', 'count=0', 'status=none']); // the tar's cached pages dropped
+    const size = random.length;
+    const reads = [[0, 1], [1, 4095], [511, 513], [4095, 2], [12345, 32768], [MiB - 1, 4097], [50 * MiB + 7, 30000],
+      [size - 1000, 1000], [size - 1, 1], [size - 32768, 32768]];
+    // O_DIRECT on the mount: the kernel passes the caller's offsets and sizes on as READs
+    const got = await py(`
+import hashlib, json, os, sys
+f = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+print(hashlib.sha256(b''.join(os.pread(f, n, off) for off, n in json.loads(sys.argv[2]))).hexdigest())`, m('random.bin'), JSON.stringify(reads));
+    const want = createHash('sha256');
+    for (const [off, n] of reads) want.update(random.subarray(off, off + n));
+    expect(got.trim()).toBe(want.digest('hex'));
+    // read around the page cache: the kernel caches these bytes once, for the mount's file
+    expect((await out('fincore', ['--bytes', '--noheadings', '--output', 'RES', data])).trim()).toBe('0');
+  });
+
   it('serves a 5 GiB file: size, and bytes past 4 GiB', async () => {
     expect(await out('stat', ['-c', '%s', m('big/five-gib')])).toBe(`${BIG}\n`);
     expect(await py('import os,sys; f=os.open(sys.argv[1], os.O_RDONLY); print(os.pread(f, 10, int(sys.argv[2])).decode(), len(os.pread(f, 100, int(sys.argv[3]))))',
