@@ -4,7 +4,7 @@ import { containerMount, imageMount, liveMount, unmountDir } from '../container/
 import { canonicalDir } from '../fuse/mountinfo.js';
 import { cleanupDeadMount } from '../fuse/mount-process.js';
 import { isServerFor, readRecord, removeRecord, type MountRecord } from '../fuse/mount-state.js';
-import { imageView } from '../image/image-view.js';
+import { ensureViewFile } from '../image/image-view.js';
 import { ImgError, messageOf } from '../store/errors.js';
 import { createContainer, findContainer } from '../container/containers.js';
 import { resolveImage } from '../image/resolve.js';
@@ -140,11 +140,11 @@ export class Supervisor implements WorkerHost {
       const c = findContainer(this.store, req.container);
       const at = await liveMount(this.store, c);
       if (at) throw new ImgError('ALREADY_EXISTS', `container ${c.id.slice(0, 12)} is already mounted at ${at}`, { hint: `run \`lamina umount ${at}\` first` });
-      imageView(this.store, c.imageId); // computed once and stored, so every worker of this mount starts fast
+      ensureViewFile(this.store, c.imageId); // computed once and stored, so every worker of this mount starts fast
       return { intent: { ...base, imageId: c.imageId, containerId: c.id }, created: false };
     }
     const { id } = resolveImage(this.store, req.image!);
-    imageView(this.store, id);
+    ensureViewFile(this.store, id);
     if (req.readOnly) return { intent: { ...base, imageId: id }, created: false };
     const c = await createContainer(this.store, req.image!);
     return { intent: { ...base, imageId: id, containerId: c.id }, created: true };
