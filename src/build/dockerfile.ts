@@ -1,22 +1,9 @@
 // A Dockerfile as build steps: parsed by dockerfile-ast (lines, continuations, comments,
 // parser directives, flags, heredocs), then checked as docker's builder checks it, every
 // error naming FILE:LINE. Words are expanded later, when a stage's variables are known.
-import { Copy, DockerfileParser, ModifiableInstruction, Run, type Instruction as AstInstruction } from 'dockerfile-ast';
-import { jsonArgs } from '../image/instruction-args.js';
-import { HEALTHCHECK_FLAGS, MAY_BE_EMPTY } from '../image/instruction.js';
-import { ImgError } from '../store/errors.js';
-
-export const INSTRUCTIONS = ['ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL',
-  'MAINTAINER', 'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'] as const;
-export type Keyword = (typeof INSTRUCTIONS)[number];
-
-/** Flags each instruction accepts (`--name=value`); others are an error, as in docker. */
-const FLAGS: Partial<Record<Keyword, string[]>> = {
-  ADD: ['chown', 'chmod'],
-  COPY: ['from', 'chown', 'chmod'],
-  FROM: ['platform'],
-  HEALTHCHECK: HEALTHCHECK_FLAGS,
-};
+import { Copy, DockerfileParser, Run, type Instruction as AstInstruction } from 'dockerfile-ast';
+import { instructionOf, type Keyword } from '../image/dockerfile-instruction.js';
+import { ImgError, messageOf } from '../store/errors.js';
 
 export interface Heredoc {
   name: string;
@@ -30,7 +17,7 @@ export interface Step {
   line: number;
   /** Arguments after the flags, continuation lines joined (heredoc lines included). */
   args: string;
-  flags: Map<string, string>;
+  flags: ReadonlyMap<string, string>;
   /** The arguments as an exec-form JSON array of strings, when they are one. */
   json?: string[];
   heredocs: Heredoc[];
@@ -77,20 +64,11 @@ function heredocsOf(i: AstInstruction, lines: string[]): Heredoc[] {
 
 function toStep(i: AstInstruction, file: string, lines: string[]): Step {
   const line = i.getRange().start.line + 1;
-  const keyword = i.getKeyword();
-  if (!(INSTRUCTIONS as readonly string[]).includes(keyword)) throw stepError(file, line, `unknown instruction: ${i.getInstruction()}`);
-  const k = keyword as Keyword;
-  const astFlags = i instanceof ModifiableInstruction ? i.getFlags() : [];
-  const flags = new Map<string, string>();
-  for (const f of astFlags) {
-    if (!FLAGS[k]?.includes(f.getName())) throw stepError(file, line, `unknown flag: ${f.getName()}`);
-    if (f.getValue() === null) throw stepError(file, line, `missing a value on flag: ${f.getName()}`);
-    flags.set(f.getName(), f.getValue()!);
+  try {
+    return { ...instructionOf(i), line, heredocs: heredocsOf(i, lines) };
+  } catch (err) {
+    throw stepError(file, line, messageOf(err));
   }
-  const args = (i.getArgumentsContent() ?? '').trim();
-  if (args === '' && !MAY_BE_EMPTY.includes(k)) throw stepError(file, line, `${k} requires at least one argument`);
-  const text = [k, ...[...flags].map(([n, v]) => `--${n}=${v}`), args].filter((w) => w !== '').join(' ');
-  return { keyword: k, line, args, flags, json: jsonArgs(args), heredocs: heredocsOf(i, lines), text };
 }
 
 function fromName(s: Step, file: string): string | undefined {
@@ -139,13 +117,6 @@ function checkStep(s: Step, file: string): void {
     case 'ADD':
       if (!s.heredocs.length && (s.json ?? s.args.split(/\s+/)).length < 2) throw err(`${s.keyword} requires at least two arguments, but only one was provided. Destination could not be determined`);
       return;
-    case 'ONBUILD': {
-      const trigger = s.args.split(/\s+/)[0]!.toUpperCase();
-      if (trigger === 'ONBUILD') throw err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
-      if (trigger === 'FROM' || trigger === 'MAINTAINER') throw err(`${trigger} isn't allowed as an ONBUILD trigger`);
-      if (!(INSTRUCTIONS as readonly string[]).includes(trigger)) throw err(`unknown instruction: ${trigger}`);
-      return;
-    }
     default:
   }
 }

@@ -33,9 +33,6 @@ export interface InstructionResult {
   cmdSet: boolean;
 }
 
-/** Flags HEALTHCHECK takes (`--interval=30s`); the other config instructions take none. */
-export const HEALTHCHECK_FLAGS = ['interval', 'timeout', 'start-period', 'start-interval', 'retries'];
-
 /** Instructions docker parses with no arguments at all; for the others that is an error. */
 export const MAY_BE_EMPTY: readonly string[] = ['CMD', 'ENTRYPOINT'];
 
