@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfs, diffSnapshots, treeSnapshot, umociUnpack, type TreeEntry } from '../helpers/images.js';
 import { canMount, shOk, useFixture, type Fixture } from '../helpers/containers.js';
 import { BIN } from '../helpers/lamina.js';
-import { runOk } from '../helpers/proc.js';
+import { haveCommand, runOk } from '../helpers/proc.js';
+
+const canBuildRun = (await Promise.all(['unshare', 'setpriv'].map(haveCommand))).every(Boolean);
 
 /** sha256 of 1024 zero bytes: the diff_id of a layer with no entries. */
 const EMPTY_LAYER = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
@@ -192,6 +194,40 @@ mm = mmap.mmap(fd, 4096); mm[:6] = b'mapped'; print('ready', flush=True); time.s
     const bad = await f.cli(['commit', '-c', 'RUN true', id]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/RUN is not a valid change command/);
+    await f.cliOk(['rm', id]);
+  }, 120_000);
+
+  it('records -c ONBUILD triggers in OnBuild, and a build FROM the image runs them after FROM', async () => {
+    const id = (await f.cliOk(['create', f.ref])).trim();
+    await commit(['-c', 'ONBUILD RUN echo triggered > /triggered', '-c', 'onbuild label from=trigger', id, 'lamina.test/onbuild:1']);
+    expect((await inspect('lamina.test/onbuild:1')).Config.OnBuild).toEqual(['RUN echo triggered > /triggered', 'LABEL from=trigger']);
+    await f.cliOk(['rm', id]);
+    if (!canBuildRun) return;
+    const ctx = path.join(f.work, 'onbuild-ctx');
+    await mkdir(ctx);
+    await writeFile(path.join(ctx, 'Dockerfile'), 'FROM lamina.test/onbuild:1\nRUN cat /triggered\n');
+    const out = await f.cliOk(['build', '-t', 'lamina.test/onbuild-child:1', ctx], 300_000);
+    expect(out).toMatch(/# Executing 2 build triggers\n[\s\S]*Step 2\/2 : RUN cat \/triggered\n[\s\S]*\ntriggered\n/);
+    const child = await inspect('lamina.test/onbuild-child:1');
+    expect(child.Config.OnBuild ?? null).toBeNull();
+    expect(child.Config.Labels).toMatchObject({ from: 'trigger' });
+  }, 300_000);
+
+  it.each([
+    ['RUN echo hi', 'RUN'], ['FROM busybox', 'FROM'], ['COPY a /b', 'COPY'],
+    ['ONBUILD FROM busybox', "FROM isn't allowed as an ONBUILD trigger"],
+  ])('refuses -c %s with one error line, and commits nothing', async (change, named) => {
+    const id = (await f.cliOk(['create', f.ref])).trim();
+    const images = () => f.cliOk(['images', '-a', '-q', '--no-trunc']);
+    const blobs = () => readdir(path.join(f.root, 'blobs/sha256'));
+    const [imagesBefore, blobsBefore] = [await images(), await blobs()];
+    const r = await f.cli(['commit', '-c', 'ENV OK=1', '-c', change, id, 'lamina.test/refused:1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`change ${JSON.stringify(change)}: ${named}`);
+    expect(await images()).toBe(imagesBefore);
+    expect(await blobs()).toEqual(blobsBefore);
+    expect((await f.cli(['inspect', 'lamina.test/refused:1'])).code).not.toBe(0);
     await f.cliOk(['rm', id]);
   }, 120_000);
 

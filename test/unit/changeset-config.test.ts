@@ -23,6 +23,9 @@ describe('commit --change', () => {
     ['USER 1000:1000', { User: '1000:1000' }],
     ['VOLUME ["/data", "/logs"]', { Volumes: { '/data': {}, '/logs': {} } }],
     ['STOPSIGNAL SIGINT', { StopSignal: 'SIGINT' }],
+    ['ONBUILD run echo "$A" hi', { OnBuild: ['RUN echo "$A" hi'] }],
+    ['HEALTHCHECK --interval=5s --retries=2 CMD ["/check"]', { Healthcheck: { Test: ['CMD', '/check'], Interval: 5e9, Retries: 2 } }],
+    ['HEALTHCHECK NONE', { Healthcheck: { Test: ['NONE'] } }],
   ])('%s', (change, want) => {
     expect(applyChanges(parent, [change])).toEqual({ ...parent, ...want });
   });
@@ -34,8 +37,20 @@ describe('commit --change', () => {
     expect(parent.Env).toEqual(['PATH=/bin', 'A=1']); // not modified
   });
 
+  it('adds ONBUILD triggers after the inherited ones, as build does', () => {
+    expect(applyChanges({ ...parent, OnBuild: ['ENV X=1'] }, ['ONBUILD RUN a', 'ONBUILD COPY . /src']).OnBuild)
+      .toEqual(['ENV X=1', 'RUN a', 'COPY . /src']);
+  });
+
   it.each([
-    ['RUN echo hi', /RUN is not a valid change command/],
+    ['RUN echo hi', /^change "RUN echo hi": RUN is not a valid change command \(commit supports CMD, .*ONBUILD, STOPSIGNAL, .*\)$/],
+    ['from busybox', /FROM is not a valid change command/],
+    ['COPY a /b', /COPY is not a valid change command/],
+    ['ONBUILD ONBUILD RUN x', /Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed/],
+    ['ONBUILD from x', /FROM isn't allowed as an ONBUILD trigger/],
+    ['ONBUILD NOPE x', /unknown instruction: NOPE/],
+    ['ONBUILD', /ONBUILD requires at least one argument/],
+    ['HEALTHCHECK --every=5s CMD x', /unknown flag: every/],
     ['EXPOSE http', /invalid port "http"/],
     ['ENV', /ENV requires at least one argument/],
     ['ENV =x', /ENV names can not be blank/],

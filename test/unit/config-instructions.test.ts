@@ -38,6 +38,8 @@ describe('commit --change and build apply an instruction alike', () => {
     [['VOLUME ["/data", "/$A"]', 'VOLUME /x $A'], { Volumes: { '/data': {}, '/1': {}, '/x': {}, 1: {} } }],
     [['WORKDIR sub/../app', 'WORKDIR $A  b'], { WorkingDir: '/srv/app/1  b' }],
     [['USER ${A}:2', 'STOPSIGNAL SIGINT'], { User: '1:2', StopSignal: 'SIGINT' }],
+    [['ONBUILD run echo $A', 'ONBUILD ADD . /app'], { OnBuild: ['RUN echo $A', 'ADD . /app'] }],
+    [['HEALTHCHECK --timeout=3s CMD curl -f x'], { Healthcheck: { Test: ['CMD-SHELL', 'curl -f x'], Timeout: 3e9 } }],
   ])('%j', (lines, want) => {
     const committed = applyChanges(base, lines);
     expect(committed).toEqual({ ...base, ...want });
@@ -51,6 +53,10 @@ describe('commit --change and build apply an instruction alike', () => {
     ['USER a b', /USER requires exactly one argument/],
     ['EXPOSE http', /invalid port "http"/],
     ['VOLUME [""]', /VOLUME specified can not be an empty string/],
+    ['ONBUILD ONBUILD RUN x', /Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed/],
+    ['ONBUILD MAINTAINER me', /MAINTAINER isn't allowed as an ONBUILD trigger/],
+    ['HEALTHCHECK --retries=0 CMD x', /--retries must be at least 1/],
+    ['HEALTHCHECK --interval CMD x', /missing a value on flag: interval/],
   ])('both refuse %s', (line, err) => {
     expect(() => applyChanges(base, [line])).toThrow(err);
     expect(() => built([line])).toThrow(err);

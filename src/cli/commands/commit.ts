@@ -4,6 +4,7 @@ import { liveMount } from '../../container/container-mounts.js';
 import { imageView } from '../../image/image-view.js';
 import { ImgError } from '../../store/errors.js';
 import { commitImage } from '../../image/commit.js';
+import { CHANGE_INSTRUCTIONS } from '../../image/config-changes.js';
 import { findContainer, type ContainerRecord } from '../../container/containers.js';
 import { writeTar } from '../../image/export.js';
 import type { Store } from '../../store/store.js';
@@ -22,7 +23,7 @@ export const registerCommitCommands: Register = (_program: Command, action, defi
     .argument('<container>').argument('[reference]', 'tag the new image REPOSITORY[:TAG]')
     .option('-m, --message <message>', 'commit message')
     .option('-a, --author <author>', 'author (e.g. "John Hannibal Smith <hannibal@a-team.com>")')
-    .option('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR) to the image config; repeatable', collect, [])
+    .option('-c, --change <instruction>', `apply a Dockerfile instruction (${CHANGE_INSTRUCTIONS.join(', ')}) to the image config; repeatable`, collect, [])
     .action(action(async (ctx, name: string, ref: string | undefined, o: { message?: string; author?: string; change: string[] }) => {
       const store = await ctx.store();
       const c = findContainer(store, name);
