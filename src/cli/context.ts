@@ -1,5 +1,6 @@
-import { Store, storeRoot } from '../store/store.js';
 import { ImgError, messageOf } from '../store/errors.js';
+import { storeRoot } from '../store/root.js';
+import { Store } from '../store/store.js';
 
 /** An error as the CLI prints it: `error: MESSAGE`, a hint, and with --debug its causes and stack. */
 export function describeError(err: unknown, debug: boolean): string {

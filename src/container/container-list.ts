@@ -13,7 +13,6 @@ import { isUpState, type ContainerRecord } from './container-index.js';
 import { statusText } from './container-status.js';
 import { displayPorts } from './ports.js';
 
-export const CONTAINER_FILTERS = ['id', 'name', 'label', 'status', 'exited', 'ancestor'] as const;
 /** docker's container states (the status filter accepts only these). */
 export const CONTAINER_STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'] as const;
 export type ContainerState = (typeof CONTAINER_STATES)[number];

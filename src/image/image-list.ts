@@ -11,8 +11,6 @@ import { layerUsage } from './layer-usage.js';
 import { familiar } from './reference.js';
 import { resolveImage } from './resolve.js';
 
-export const IMAGE_FILTERS = ['dangling', 'label', 'before', 'since', 'reference'] as const;
-
 export interface ImageSummary {
   id: Digest;
   /** Familiar NAME:TAG names ("busybox:latest"). */

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { ImgError, type ErrorCode } from '../store/errors.js';
+import { hasCode, ImgError, messageOf, type ErrorCode } from '../store/errors.js';
 import { socketPath, STATUS_OF, type ErrorBody, type MountRequest, type MountResult, type MountStatus, type ServiceInfo } from './protocol.js';
 
 const CODE_OF_STATUS = new Map(Object.entries(STATUS_OF).map(([code, status]) => [status, code as ErrorCode]));
@@ -90,4 +90,30 @@ export async function probeService(socketFlag?: string): Promise<ServiceProbe> {
 export async function serviceFor(socketFlag: string | undefined, root: string): Promise<ServiceClient | undefined> {
   const p = await probeService(socketFlag);
   return p.state === 'running' && p.info.root === root ? p.client : undefined;
+}
+
+/** The service's mounts by container ID (empty in direct mode). */
+export async function serviceMounts(svc: ServiceClient | undefined): Promise<Map<string, MountStatus>> {
+  const list = svc ? await svc.mounts() : [];
+  return new Map(list.filter((m) => m.containerId).map((m) => [m.containerId!, m]));
+}
+
+/** `lamina info`'s service section, as lines and as JSON. */
+export async function serviceReport(socketFlag: string | undefined, root: string): Promise<{ lines: string[]; json: Record<string, unknown> }> {
+  let p;
+  try {
+    p = await probeService(socketFlag);
+  } catch (err) {
+    const why = hasCode(err, 'UNAUTHORIZED') ? 'permission denied' : messageOf(err);
+    return { lines: [`Service: not reachable (${why}); direct mode`], json: { state: 'unreachable', error: messageOf(err) } };
+  }
+  if (p.state === 'absent') return { lines: ['Service: not running (direct mode)'], json: { state: 'not running', socket: p.socket } };
+  const { info } = p;
+  const head = `Service: running (pid ${info.pid}, socket ${info.socket})`;
+  if (info.root !== root) {
+    return { lines: [`${head} for store ${info.root}; this store uses direct mode`], json: { state: 'other store', ...info } };
+  }
+  const rows = info.mounts.map((m) => `  ${m.dir}  ${m.state}  ${m.containerId ? `container ${m.containerId.slice(0, 12)}` : `image ${m.imageId.slice(7, 19)}`}`
+    + `  worker ${m.pid ?? '-'}  restarts ${m.restarts}${m.error ? `  error: ${m.error}` : ''}`);
+  return { lines: [head, `Service mounts: ${info.mounts.length}`, ...rows], json: { state: 'running', ...info } };
 }

@@ -5,13 +5,6 @@ import { BlobStore } from './blobs.js';
 import { LayerIndex } from './index-db.js';
 import type { Digest } from './types.js';
 
-export const DEFAULT_ROOT = '/var/lib/lamina';
-
-/** The store root from a flag, then env LAMINA_ROOT, then the default. */
-export function storeRoot(flag?: string): string {
-  return path.resolve(flag ?? process.env.LAMINA_ROOT ?? DEFAULT_ROOT);
-}
-
 /** One content-addressed blob store and one SQLite index under one root. */
 export class Store {
   private constructor(

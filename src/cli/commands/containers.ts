@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { CONTAINER_FILTERS, containerBytes, filterContainers, summarizeContainer, type ContainerSummary } from '../../container/container-list.js';
+import { containerBytes, filterContainers, summarizeContainer, type ContainerSummary } from '../../container/container-list.js';
+import { CONTAINER_FILTERS } from '../../container/container-filters.js';
 import { parseFilters } from '../../image/filters.js';
 import { resolveImage } from '../../image/resolve.js';
 import { ImgError } from '../../store/errors.js';
@@ -8,8 +9,8 @@ import { containers, findContainer, removeContainer, type ContainerRecord } from
 import { stopForRemoval } from '../../run/lifecycle.js';
 import { containerNow, everyContainerNow } from '../../container/container-state.js';
 import { isUpState } from '../../container/container-index.js';
-import { serviceFor } from '../../service/client.js';
-import { serviceMounts, unmountVia } from '../../service/route.js';
+import { serviceFor, serviceMounts } from '../../service/client.js';
+import { unmountVia } from '../../service/route.js';
 import type { Context } from '../context.js';
 import { humanSize } from '../format.js';
 import { CONTAINERS, containerFormat, containerRows } from '../format-containers.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { IMAGE_FILTERS, imageSummaries } from '../../image/image-list.js';
+import { imageSummaries } from '../../image/image-list.js';
+import { IMAGE_FILTERS } from '../../image/image-filters.js';
 import { parseFilters } from '../../image/filters.js';
 import { pruneImages, removeImage, tagImage, type RemoveResult } from '../../image/images.js';
 import { imageHistory } from '../../image/inspect.js';

@@ -4,7 +4,7 @@ import { imageSummaries } from '../../image/image-list.js';
 import { collectGarbage, pruneImages } from '../../image/images.js';
 import { layerUsage } from '../../image/layer-usage.js';
 import { storeInfo } from '../../image/info.js';
-import { serviceReport } from '../../service/route.js';
+import { serviceReport } from '../../service/client.js';
 import type { Context } from '../context.js';
 import { humanSize } from '../format.js';
 import { CONTAINERS, containerRows } from '../format-containers.js';
