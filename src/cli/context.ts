@@ -1,6 +1,6 @@
 import { ImgError, messageOf } from '../store/errors.js';
 import { storeRoot } from '../store/root.js';
-import { Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 
 /** An error as the CLI prints it: `error: MESSAGE`, a hint, and with --debug its causes and stack. */
 export function describeError(err: unknown, debug: boolean): string {
@@ -19,7 +19,7 @@ export class Context {
   exitCode = 0;
   /** The status for an error (docker run uses 125 for its own failures). */
   errorExitCode = 1;
-  constructor(readonly rootFlag?: string, readonly debug = false,
+  constructor(readonly rootFlag?: string, readonly debug = false, readonly socketFlag?: string,
     private readonly out: (s: string) => void = (s) => void process.stdout.write(s),
     private readonly err: (s: string) => void = (s) => void process.stderr.write(s)) {}
 
@@ -27,8 +27,9 @@ export class Context {
     return storeRoot(this.rootFlag);
   }
 
+  /** The store, opened at the first call (its module too: `lamina version` never loads SQLite). */
   async store(): Promise<Store> {
-    this.opened ??= await Store.open(this.root);
+    this.opened ??= await (await import('../store/store.js')).Store.open(this.root);
     return this.opened;
   }
 

@@ -15,7 +15,7 @@ import { registerRegistryCommands } from './commands/registry.js';
 import { registerSaveCommands } from './commands/save.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerSystemCommands } from './commands/system.js';
-import type { Define, Run } from './register.js';
+import type { Action, Define, Run } from './register.js';
 import { VERSION } from './version.js';
 
 
@@ -65,7 +65,8 @@ export function buildProgram(ctxOf: () => Context, print: (s: string) => void): 
       build(cmd);
     }
   };
-  const action = (run: Run) => async (...args: any[]) => {
+  const action: Action = (load, name) => async (...args: any[]) => {
+    const run = (await load())[name] as Run;
     const out: Output = await run(ctxOf(), ...args.slice(0, -1));
     if (out !== undefined && out !== '') print(out);
   };
@@ -88,7 +89,11 @@ export async function main(argv: string[]): Promise<number> {
     epipe = true;
     process.exitCode = EPIPE_STATUS;
   });
-  const program = buildProgram(() => (ctx ??= new Context(program.opts().root, !!program.opts().debug)), (s) => process.stdout.write(`${s}\n`));
+  const contextOf = () => {
+    const o = program.opts();
+    return (ctx ??= new Context(o.root, !!o.debug, o.socket));
+  };
+  const program = buildProgram(contextOf, (s) => process.stdout.write(`${s}\n`));
   try {
     await program.parseAsync(dockerBooleans(argv));
     return epipe ? EPIPE_STATUS : ctx?.exitCode ?? 0;

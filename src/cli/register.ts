@@ -2,8 +2,14 @@ import type { Command } from 'commander';
 import type { Context, Output } from './context.js';
 
 export type Run = (ctx: Context, ...args: any[]) => Promise<Output>;
-/** Wrap a command's run function as a commander action that prints its output. */
-export type Action = (run: Run) => (...args: any[]) => Promise<void>;
+/** The exports of module `M` that are run functions. */
+type RunName<M> = { [K in keyof M]: M[K] extends Run ? K : never }[keyof M];
+/**
+ * A commander action that imports `load`'s module when the command runs, calls
+ * its run function `name` and prints the output. Definitions name their
+ * implementation this way, so that parsing and help load no implementation.
+ */
+export type Action = <M>(load: () => Promise<M>, name: RunName<M>) => (...args: any[]) => Promise<void>;
 /**
  * Define one command under several names, as docker does: `'images'` at the
  * top level, `'image ls|list'` in the image group (aliases after `|`).

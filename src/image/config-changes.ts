@@ -4,17 +4,11 @@
 // and dispatchers for --change.
 import { DockerfileParser } from 'dockerfile-ast';
 import { ImgError } from '../store/errors.js';
+import { CHANGE_INSTRUCTIONS } from './change-instructions.js';
 import { instructionOf } from './dockerfile-instruction.js';
 import { applyInstruction, type Instruction } from './instruction.js';
 import type { ContainerConfig } from './oci.js';
 import { envLookup } from './shell-words.js';
-
-/**
- * What docker's daemon accepts (its validCommitCommands: the documented list plus HEALTHCHECK),
- * plus STOPSIGNAL, which podman accepts too.
- */
-export const CHANGE_INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL',
-  'USER', 'VOLUME', 'WORKDIR'] as const;
 
 const bad = (change: string, why: string) => new ImgError('INVALID_ARGUMENT', `change ${JSON.stringify(change)}: ${why}`);
 

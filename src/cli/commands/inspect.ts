@@ -1,70 +1,16 @@
 import type { Command } from 'commander';
-import { inspectContainer } from '../../container/container-inspect.js';
-import { summarizeContainer } from '../../container/container-list.js';
-import { findContainer } from '../../container/containers.js';
-import { inspectImage } from '../../image/inspect.js';
-import { findImage } from '../../image/resolve.js';
-import { serviceFor, serviceMounts } from '../../service/client.js';
-import { containerNow } from '../../container/container-state.js';
-import { ImgError, isNotFound } from '../../store/errors.js';
-import type { Store } from '../../store/store.js';
-import type { Context } from '../context.js';
-import { execute, parseFormat } from '../format-write.js';
 import type { Register } from '../register.js';
 
-type Kind = 'image' | 'container' | 'any';
-
 const FORMAT_HELP = "'json' (compact), or a Go TEMPLATE run on each object (default: indented JSON array)";
+const actions = () => import('../actions/inspect.js');
 
-async function containerObject(store: Store, socket: string | undefined, root: string, name: string): Promise<Record<string, unknown>> {
-  const now = await containerNow(store, findContainer(store, name), await serviceMounts(await serviceFor(socket, root)));
-  return inspectContainer(store, now.record, await summarizeContainer(store, now.record, now.mount));
-}
-
-/** docker inspect: every name looked up, each failure reported, the found objects printed together. */
-async function inspectAll(ctx: Context, socket: string | undefined, names: string[], kind: Kind, format?: string): Promise<string> {
-  const tmpl = format && format !== 'json' ? parseFormat(format) : undefined;
-  const store = await ctx.store();
-  const objects: unknown[] = [];
-  const lines: string[] = [];
-  await ctx.each(names, async (n) => {
-    const obj = await lookup(ctx, store, socket, n, kind);
-    // docker's TemplateInspector runs the template on the raw JSON with missingkey=error
-    if (tmpl) lines.push(execute(tmpl, obj, { missingKey: 'error' }));
-    else objects.push(obj);
-  });
-  if (tmpl) return lines.join('\n');
-  return format === 'json' ? JSON.stringify(objects) : JSON.stringify(objects, null, 4);
-}
-
-/** An image or container by name; with `any`, a container wins over an image of the same name, as in docker. */
-async function lookup(ctx: Context, store: Store, socket: string | undefined, n: string, kind: Kind): Promise<Record<string, unknown>> {
-  if (kind === 'image' || (kind === 'any' && findImage(store, n) && !(await containerExists(store, n)))) return inspectImage(store, n);
-  try {
-    return await containerObject(store, socket, ctx.root, n);
-  } catch (err) {
-    if (kind === 'any' && isNotFound(err)) throw new ImgError('NOT_FOUND', `No such object: ${n}`);
-    throw err;
-  }
-}
-
-async function containerExists(store: Store, name: string): Promise<boolean> {
-  try {
-    findContainer(store, name);
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}
-
-export const registerInspectCommands: Register = (program, action, define) => {
-  const forKind = (kind: Kind, what: string) => (c: Command) => c
+export const registerInspectCommands: Register = (_program, action, define) => {
+  const forKind = (run: 'runInspect' | 'runImageInspect' | 'runContainerInspect', what: string) => (c: Command) => c
     .description(`Display detailed information on one or more ${what} (JSON)`)
     .argument(`<name...>`)
     .option('-f, --format <format>', FORMAT_HELP)
-    .action(action(async (ctx, names: string[], o: { format?: string }) => inspectAll(ctx, program.opts().socket, names, kind, o.format)));
-  define(['inspect'], forKind('any', 'images or containers'));
-  define(['image inspect'], forKind('image', 'images'));
-  define(['container inspect'], forKind('container', 'containers'));
+    .action(action(actions, run));
+  define(['inspect'], forKind('runInspect', 'images or containers'));
+  define(['image inspect'], forKind('runImageInspect', 'images'));
+  define(['container inspect'], forKind('runContainerInspect', 'containers'));
 };

@@ -1,55 +1,18 @@
-import { shortId } from '../../store/digest.js';
-import { findPaths, type Found } from '../../image/find.js';
-import { layerReport } from '../../image/layer-report.js';
-import { whichPaths, type WhichAnswer } from '../../image/which.js';
-import { humanSize, since, table } from '../format.js';
 import { collect, type Register } from '../register.js';
 
-const jsonLines = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') || undefined;
-const layerList = (ls: Array<{ layer: number }>) => `layer${ls.length === 1 ? '' : 's'} ${ls.map((l) => l.layer).join(', ')}`;
-
-/** One line per path: `/etc/hostname: layer 3 (file), shadows layers 2, 1`. */
-function whichLine(a: WhichAnswer): string {
-  if (a.status === 'absent') return `${a.path}: in no layer`;
-  const below = a.below.length ? `, ${a.status === 'deleted' ? 'hiding' : 'shadows'} ${layerList(a.below)}` : '';
-  if (a.status === 'deleted') return `${a.path}: deleted by layer ${a.by!.layer} (${a.reason})${below}`;
-  if (a.implicit) return `${a.path}: implicit directory${a.history.length ? ` (made by layer ${a.history.at(-1)!.layer})` : ''}${below}`;
-  return `${a.path}: layer ${a.by!.layer} (${a.hardlinkTo ? `hardlink to ${a.hardlinkTo}` : a.type})${below}`;
-}
-
-const foundJson = (f: Found) => ({
-  Image: f.image, ImageID: f.imageId, Path: f.path, Type: f.type, Size: f.size, Mode: `0${f.mode.toString(8)}`,
-  Uid: f.uid, Gid: f.gid, Layer: f.layer ?? null, DiffID: f.diffId ?? null, Digest: f.digest ?? null,
-});
+const actions = () => import('../actions/layers.js');
 
 export const registerLayerCommands: Register = (_program, action, define) => {
   define(['layers', 'image layers'], (c) => c.description("List an image's layers: history and the files each adds, changes and deletes")
     .argument('<image>')
     .option('--no-trunc', "don't truncate output")
     .option('--format <format>', "'json' for one JSON object per line")
-    .action(action(async (ctx, ref: string, o: { trunc: boolean; format?: string }) => {
-      const { layers } = await layerReport(await ctx.store(), ref);
-      if (o.format === 'json') {
-        return jsonLines(layers.map((l) => ({
-          Layer: l.index, DiffID: l.diffId, Digest: l.digest, Size: l.size, CreatedAt: l.history.created ?? '',
-          CreatedBy: l.history.created_by ?? '', Comment: l.history.comment ?? '', Added: l.added, Changed: l.changed, Deleted: l.deleted,
-        })));
-      }
-      const cut = (s: string) => (o.trunc && s.length > 45 ? `${s.slice(0, 44)}…` : s);
-      return table(['LAYER', 'DIFF ID', 'CREATED', 'CREATED BY', 'SIZE', 'ADDED', 'CHANGED', 'DELETED', 'COMMENT'], layers.map((l) => [
-        String(l.index), o.trunc ? shortId(l.diffId) : l.diffId, since(l.history.created), cut(l.history.created_by ?? ''),
-        humanSize(l.size), String(l.added), String(l.changed), String(l.deleted), l.history.comment ?? '',
-      ]));
-    })));
+    .action(action(actions, 'runLayers')));
 
   define(['which'], (c) => c.description('Show which layer provides each path of an image, what it shadows, or what deleted it')
     .argument('<image>').argument('<path...>')
     .option('--format <format>', "'json' for one JSON object per line")
-    .action(action(async (ctx, ref: string, paths: string[], o: { format?: string }) => {
-      const answers = whichPaths(await ctx.store(), ref, paths);
-      if (answers.some((a) => a.status === 'absent')) ctx.exitCode = 1;
-      return o.format === 'json' ? jsonLines(answers) : answers.map(whichLine).join('\n');
-    })));
+    .action(action(actions, 'runWhich')));
 
   define(['find'], (c) => c.description("Search images' merged views from the index (find(1)'s tests; all images unless --image)")
     .option('--image <ref>', 'search this image (repeatable)', collect, [])
@@ -59,11 +22,5 @@ export const registerLayerCommands: Register = (_program, action, define) => {
     .option('--size <n>', '[+|-]N[c|w|b|k|M|G], as find -size (default unit: 512-byte blocks, rounded up)')
     .option('--digest <sha256>', "regular files with this content (sha256, as sha256sum prints it)")
     .option('--format <format>', "'json' for one JSON object per line")
-    .action(action(async (ctx, o: { image: string[]; name?: string; path?: string; type?: string; size?: string; digest?: string; format?: string }) => {
-      const onHashing = (layers: number, bytes: number) =>
-        process.stderr.write(`hashing the files of ${layers} layer${layers === 1 ? '' : 's'} (${humanSize(bytes)}) once\n`);
-      const found = await findPaths(await ctx.store(), { ...o, images: o.image, onHashing });
-      if (o.format === 'json') return jsonLines(found.map(foundJson));
-      return found.map((f) => (o.image.length === 1 ? f.path : `${f.image} ${f.path}`)).join('\n') || undefined;
-    })));
+    .action(action(actions, 'runFind')));
 };

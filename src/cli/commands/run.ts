@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
-import { createForRun, runContainer, runDetached, type RunOpts } from '../../run/run.js';
 import { collect, type Register } from '../register.js';
 
-/** Flags of docker create and docker run, as commander parses them. */
-interface ContainerFlags {
-  rm?: boolean; interactive?: boolean; tty?: boolean; name?: string; env: string[]; workdir?: string; user?: string;
-  entrypoint?: string; hostname?: string; volume: string[]; publish: string[]; network?: string; restart?: string; init?: boolean;
-  addHost: string[]; capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[]; detach?: boolean;
-}
+const actions = () => import('../actions/run.js');
 
 /** The options docker create and docker run share. */
 function containerOptions(cmd: Command): Command {
@@ -34,30 +28,11 @@ function containerOptions(cmd: Command): Command {
     .passThroughOptions();
 }
 
-function runOpts(image: string, cmd: string[], o: ContainerFlags): RunOpts {
-  return {
-    image, cmd, env: o.env, workdir: o.workdir, user: o.user, entrypoint: o.entrypoint, hostname: o.hostname,
-    name: o.name, rm: !!o.rm, interactive: !!o.interactive, tty: !!o.tty, volumes: o.volume, detach: !!o.detach,
-    publish: o.publish, network: o.network, restart: o.restart, init: !!o.init, addHost: o.addHost, capAdd: o.capAdd,
-    capDrop: o.capDrop, privileged: !!o.privileged, securityOpt: o.securityOpt,
-    say: (l) => process.stderr.write(`${l}\n`),
-  };
-}
-
 export const registerRunCommands: Register = (_program, action, define) => {
   define(['run', 'container run'], (c) => containerOptions(c.description('Run a command in a new container'))
     .option('-d, --detach', 'run in the background and print the container ID')
-    .action(action(async (ctx, image: string, cmd: string[], o: ContainerFlags) => {
-      ctx.errorExitCode = 125;
-      const opts = runOpts(image, cmd, o);
-      if (o.detach) return (await runDetached(await ctx.store(), opts)).id;
-      ctx.exitCode = await runContainer(await ctx.store(), opts);
-      return undefined;
-    })));
+    .action(action(actions, 'runRun')));
 
   define(['create', 'container create'], (c) => containerOptions(c.description('Create a new container (an image plus an empty writable layer)'))
-    .action(action(async (ctx, image: string, cmd: string[], o: ContainerFlags) => {
-      ctx.errorExitCode = 125;
-      return (await createForRun(await ctx.store(), { ...runOpts(image, cmd, o), create: true })).id;
-    })));
+    .action(action(actions, 'runCreate')));
 };
