@@ -30,8 +30,10 @@ export function truncateId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
-// built once, and the zone name cached per UTC offset: Intl formatting costs tens of µs and a table formats a time per row
-const zoneNames = ['en-US', 'en-GB'].map((l) => new Intl.DateTimeFormat(l, { timeZoneName: 'short' }));
+// built on first use (ICU's set-up takes ~25 ms, which a command that prints no time should not
+// pay), and the zone name cached per UTC offset: Intl formatting costs tens of µs and a table
+// formats a time per row
+let zoneNames: Intl.DateTimeFormat[] | undefined;
 const zoneByOffset = new Map<number, string>();
 
 /**
@@ -42,6 +44,7 @@ const zoneByOffset = new Map<number, string>();
 function zoneName(t: Date, off: number, numeric: string): string {
   let zone = zoneByOffset.get(off);
   if (zone === undefined) {
+    zoneNames ??= ['en-US', 'en-GB'].map((l) => new Intl.DateTimeFormat(l, { timeZoneName: 'short' }));
     const names = zoneNames.map((f) => f.formatToParts(t).find((x) => x.type === 'timeZoneName')?.value ?? '');
     zone = names.find((n) => /^[A-Z]{2,5}$/.test(n)) ?? (numeric.endsWith('00') ? numeric.slice(0, 3) : numeric);
     zoneByOffset.set(off, zone);

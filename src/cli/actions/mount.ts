@@ -1,6 +1,5 @@
 import { resolveImage } from '../../image/resolve.js';
 import { createContainer, findContainer } from '../../container/containers.js';
-import { imageView } from '../../image/image-view.js';
 import { canonicalDir, mountContainer, mountImage } from '../../container/container-mounts.js';
 import { serviceFor } from '../../service/client.js';
 import { mountRequest, unmountVia } from '../../service/route.js';
@@ -23,7 +22,6 @@ export async function runMount(ctx: Context, name: string, given: string, o: { r
   }
   if (o.readOnly) {
     const { id } = resolveImage(store, name);
-    imageView(store, id); // computes and stores the merged view now, so errors show here and the server starts fast
     await mountImage(store, id, dir);
     return undefined;
   }
