@@ -41,7 +41,7 @@ async function loaded(args: string[]): Promise<{ dist: string[]; packages: strin
 }
 
 /** What the definitions may load besides src/cli's own modules: small modules of constants. */
-const DEFINITION_DEPS = ['store/errors.js', 'store/root.js', 'image/image-filters.js', 'container/container-filters.js'];
+const DEFINITION_DEPS = ['store/errors.js', 'store/root.js', 'image/image-filters.js', 'container/container-filters.js', 'image/change-instructions.js'];
 const isDefinition = (f: string) => (f.startsWith('cli/') && !f.startsWith('cli/actions/') && !f.startsWith('cli/format')) || DEFINITION_DEPS.includes(f);
 
 describe('lamina start-up', () => {
