@@ -8,21 +8,22 @@
 
 #define PAGE 4096
 
-/* The O_DIRECT twin of l->fd, when the filesystem tells its alignment and it is one we serve. */
-static void open_direct(struct layer_file *l, int root, const char *rel)
+/* The O_DIRECT twin of l->fd (whose stat is `st`), when the filesystem tells its alignment and it
+ * is one we serve. */
+static void open_direct(struct layer_file *l, int root, const char *rel, const struct stat *st)
 {
 	struct statx sx;
-	struct stat a, b;
-	l->dio_fd = -1;
+	struct stat d;
 	if (statx(l->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) || !(sx.stx_mask & STATX_DIOALIGN) ||
 	    !sx.stx_dio_offset_align || sx.stx_dio_offset_align > LAYER_DIRECT_ALIGN || sx.stx_dio_mem_align > LAYER_DIRECT_ALIGN)
 		return;
 	l->dio_fd = openat(root, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECT);
-	if (l->dio_fd >= 0 && (fstat(l->fd, &a) || fstat(l->dio_fd, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+	if (l->dio_fd >= 0 && (fstat(l->dio_fd, &d) || d.st_dev != st->st_dev || d.st_ino != st->st_ino)) {
 		close(l->dio_fd); /* replaced between the two opens: serve buffered only */
 		l->dio_fd = -1;
 	}
-	l->dio_align = sx.stx_dio_offset_align;
+	if (l->dio_fd >= 0)
+		l->dio_align = sx.stx_dio_offset_align;
 }
 
 int layer_file_open(struct layer_file *l, int root, const char *rel, uint64_t min_size, const char **why)
@@ -38,7 +39,7 @@ int layer_file_open(struct layer_file *l, int root, const char *rel, uint64_t mi
 		return EIO;
 	}
 	l->size = st.st_size;
-	open_direct(l, root, rel);
+	open_direct(l, root, rel, &st);
 	if (l->dio_fd >= 0 && l->size) {
 		void *m = mmap(NULL, l->size, PROT_READ, MAP_SHARED, l->fd, 0);
 		l->map = m == MAP_FAILED ? NULL : m;
